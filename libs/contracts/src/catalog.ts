@@ -1,0 +1,105 @@
+import { z } from 'zod';
+import { EnvelopeBase } from './envelope';
+import * as P from './events';
+
+/** Every event type, its current schema version and its payload schema. */
+export const EventCatalog = {
+  RunRequested: { schemaVersion: 1, payload: P.RunRequestedPayload },
+  RunPlanned: { schemaVersion: 1, payload: P.RunPlannedPayload },
+  RunRejected: { schemaVersion: 1, payload: P.RunRejectedPayload },
+  PassReady: { schemaVersion: 1, payload: P.PassReadyPayload },
+  ComputationStarted: { schemaVersion: 1, payload: P.ComputationStartedPayload },
+  BatchRequested: { schemaVersion: 1, payload: P.BatchRequestedPayload },
+  BatchDone: { schemaVersion: 1, payload: P.BatchDonePayload },
+  CircuitOpened: { schemaVersion: 1, payload: P.CircuitOpenedPayload },
+  ComputationCompleted: { schemaVersion: 1, payload: P.ComputationCompletedPayload },
+  RunCompleted: { schemaVersion: 1, payload: P.RunCompletedPayload },
+} as const;
+
+export type EventType = keyof typeof EventCatalog;
+export const EVENT_TYPES = Object.keys(EventCatalog) as EventType[];
+
+export type PayloadOf<T extends EventType> = z.output<(typeof EventCatalog)[T]['payload']>;
+export type PayloadInput<T extends EventType> = z.input<(typeof EventCatalog)[T]['payload']>;
+
+export type Envelope<T extends EventType = EventType> = {
+  [K in T]: Omit<EnvelopeBase, 'type' | 'payload'> & { type: K; payload: PayloadOf<K> };
+}[T];
+
+/** A typed error for input that fails its schema; carries the zod issues. */
+export class InvalidEventError extends Error {
+  readonly code = 'invalid-event';
+  constructor(
+    message: string,
+    readonly issues: z.core.$ZodIssue[],
+  ) {
+    super(message);
+    this.name = 'InvalidEventError';
+  }
+}
+
+function formatIssues(issues: z.core.$ZodIssue[]): string {
+  return issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
+}
+
+/** Validates an envelope and its payload; throws InvalidEventError naming every issue. */
+export function parseEnvelope(input: unknown): Envelope {
+  const base = EnvelopeBase.safeParse(input);
+  if (!base.success) {
+    throw new InvalidEventError(`invalid envelope: ${formatIssues(base.error.issues)}`, base.error.issues);
+  }
+  const entry = (EventCatalog as Record<string, (typeof EventCatalog)[EventType]>)[base.data.type];
+  if (!entry) {
+    throw new InvalidEventError(`unknown event type "${base.data.type}"`, []);
+  }
+  if (base.data.schemaVersion !== entry.schemaVersion) {
+    throw new InvalidEventError(
+      `${base.data.type}: unsupported schemaVersion ${base.data.schemaVersion} (known: ${entry.schemaVersion})`,
+      [],
+    );
+  }
+  const payload = entry.payload.safeParse(base.data.payload);
+  if (!payload.success) {
+    throw new InvalidEventError(
+      `${base.data.type} payload invalid: ${formatIssues(payload.error.issues)}`,
+      payload.error.issues,
+    );
+  }
+  return { ...base.data, payload: payload.data } as Envelope;
+}
+
+export interface EventInit<T extends EventType> {
+  type: T;
+  eventId: string;
+  streamId: string;
+  correlationId: string;
+  causationId: string | null;
+  producer: string;
+  occurredAt: string;
+  payload: PayloadInput<T>;
+  metadata?: Record<string, string>;
+}
+
+/** Builds a validated envelope. Domain code passes `occurredAt` in; it never reads the clock. */
+export function makeEvent<T extends EventType>(init: EventInit<T>): Envelope<T> {
+  return parseEnvelope({
+    ...init,
+    schemaVersion: EventCatalog[init.type].schemaVersion,
+    metadata: init.metadata ?? {},
+  }) as Envelope<T>;
+}
+
+/** JSON Schema of every event (envelope with its typed payload), for other languages and docs. */
+export function exportJsonSchemas(): Record<EventType, unknown> {
+  const out = {} as Record<EventType, unknown>;
+  for (const type of EVENT_TYPES) {
+    const entry = EventCatalog[type];
+    const schema = EnvelopeBase.extend({
+      type: z.literal(type),
+      schemaVersion: z.literal(entry.schemaVersion),
+      payload: entry.payload,
+    });
+    out[type] = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' });
+  }
+  return out;
+}

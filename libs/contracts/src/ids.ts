@@ -1,0 +1,57 @@
+/**
+ * Deterministic event ids and stream ids: an event's id is derived from what it answers, so a
+ * redelivered message produces the same id and the log rejects the copy.
+ */
+export const streams = {
+  run: (runId: string) => `run-${runId}`,
+  computation: (runId: string, computation: string) => `run-${runId}-${computation}`,
+};
+
+export const eventIds = {
+  runRequested: (runId: string) => `RunRequested:${runId}`,
+  runPlanned: (runId: string) => `RunPlanned:${runId}`,
+  runRejected: (runId: string) => `RunRejected:${runId}`,
+  passReady: (runId: string, pass: number) => `PassReady:${runId}:${pass}`,
+  computationStarted: (runId: string, c: string, attempt: number) =>
+    `ComputationStarted:${runId}:${c}:${attempt}`,
+  batchRequested: (runId: string, c: string, attempt: number, batch: number) =>
+    `BatchRequested:${runId}:${c}:${attempt}:${batch}`,
+  batchDone: (runId: string, c: string, attempt: number, batch: number) =>
+    `BatchDone:${runId}:${c}:${attempt}:${batch}`,
+  circuitOpened: (runId: string, c: string, attempt: number) => `CircuitOpened:${runId}:${c}:${attempt}`,
+  computationCompleted: (runId: string, c: string) => `ComputationCompleted:${runId}:${c}`,
+  runCompleted: (runId: string) => `RunCompleted:${runId}`,
+};
+
+/** The topic each event type is published on. */
+export const topics = {
+  runs: 'almanac.runs', // RunRequested, RunPlanned, RunRejected, RunCompleted
+  passes: 'almanac.passes', // PassReady
+  batches: 'almanac.batches', // BatchRequested
+  batchResults: 'almanac.batch-results', // BatchDone
+  computations: 'almanac.computations', // ComputationStarted, CircuitOpened, ComputationCompleted
+} as const;
+
+export function topicFor(type: string): string {
+  switch (type) {
+    case 'RunRequested':
+    case 'RunPlanned':
+    case 'RunRejected':
+    case 'RunCompleted':
+      return topics.runs;
+    case 'PassReady':
+      return topics.passes;
+    case 'BatchRequested':
+      return topics.batches;
+    case 'BatchDone':
+      return topics.batchResults;
+    case 'ComputationStarted':
+    case 'CircuitOpened':
+    case 'ComputationCompleted':
+      return topics.computations;
+    default:
+      throw new Error(`no topic for event type "${type}"`);
+  }
+}
+
+export const GLOBAL_ENTITY = '_global';
