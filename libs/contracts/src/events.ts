@@ -65,6 +65,8 @@ export const PlannedComputation = z.object({
   type: z.enum(['global', 'per-entity']),
   dependencies: z.array(ComputationName),
   codeHash: z.string(),
+  /** path (relative to the project root) -> hash of that file, for explaining code changes */
+  codeFiles: z.record(z.string(), z.string()).default({}),
 });
 export type PlannedComputation = z.infer<typeof PlannedComputation>;
 
@@ -105,6 +107,11 @@ export const ComputationStartedPayload = z.object({
   hashParts: HashParts,
   entityCount: z.number().int().nonnegative(),
   batchCount: z.number().int().nonnegative(),
+  scoped: z.boolean(),
+  dryRun: z.boolean(),
+  forced: z.boolean(),
+  /** why it runs: first-run, changed (with the parts), forced or scoped */
+  reason: Reason,
 });
 
 export const BatchRequestedPayload = z.object({
@@ -113,6 +120,8 @@ export const BatchRequestedPayload = z.object({
   computation: ComputationName,
   attempt: z.number().int().positive(),
   batch: z.number().int().nonnegative(),
+  /** 0 for the first dispatch of a batch, n for its n-th retry */
+  retry: z.number().int().nonnegative().default(0),
   /** `['_global']` for a global computation */
   entityIds: z.array(z.string()).min(1),
   dryRun: z.boolean(),
@@ -124,6 +133,7 @@ export const BatchDonePayload = z.object({
   computation: ComputationName,
   attempt: z.number().int().positive(),
   batch: z.number().int().nonnegative(),
+  retry: z.number().int().nonnegative().default(0),
   processed: z.number().int().nonnegative(),
   saved: z.number().int().nonnegative(),
   failures: z.array(EntityFailure),

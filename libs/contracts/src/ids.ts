@@ -14,10 +14,10 @@ export const eventIds = {
   passReady: (runId: string, pass: number) => `PassReady:${runId}:${pass}`,
   computationStarted: (runId: string, c: string, attempt: number) =>
     `ComputationStarted:${runId}:${c}:${attempt}`,
-  batchRequested: (runId: string, c: string, attempt: number, batch: number) =>
-    `BatchRequested:${runId}:${c}:${attempt}:${batch}`,
-  batchDone: (runId: string, c: string, attempt: number, batch: number) =>
-    `BatchDone:${runId}:${c}:${attempt}:${batch}`,
+  batchRequested: (runId: string, c: string, attempt: number, batch: number, retry = 0) =>
+    `BatchRequested:${runId}:${c}:${attempt}:${batch}:${retry}`,
+  batchDone: (runId: string, c: string, attempt: number, batch: number, retry = 0) =>
+    `BatchDone:${runId}:${c}:${attempt}:${batch}:${retry}`,
   circuitOpened: (runId: string, c: string, attempt: number) => `CircuitOpened:${runId}:${c}:${attempt}`,
   computationCompleted: (runId: string, c: string) => `ComputationCompleted:${runId}:${c}`,
   runCompleted: (runId: string) => `RunCompleted:${runId}`,

@@ -1,4 +1,6 @@
 // CONTRACT FILE (lead): the public shape of a computation. Implementations live beside it.
+import { AsyncLocalStorage } from 'node:async_hooks';
+
 export type Row = Record<string, unknown>;
 export type LogLevel = 'INFO' | 'WARN' | 'ERROR' | 'DEBUG';
 
@@ -19,4 +21,77 @@ export interface ComputationContext {
   readonly rules: Readonly<Record<string, unknown>>;
   /** a dependency's result; entity defaults to the current one; '_global' for a global result */
   getDependency<T = any>(name: string, entityId?: string): T | null;
+}
+
+// ---- implementation (kernel) ----
+
+export interface LogLine {
+  level: LogLevel;
+  computation: string;
+  entityId: string;
+  message: string;
+}
+export type LogSink = (line: LogLine) => void;
+
+interface LogContext {
+  computation: string;
+  entityId: string;
+  sink: LogSink;
+}
+
+// One Computation instance serves many entities at once, so the entity a log line belongs to
+// travels with the async call chain, not with the instance.
+const logContext = new AsyncLocalStorage<LogContext>();
+
+/** Runs `fn` so that `this.log(...)` inside it is tagged with this computation and entity. */
+export function runWithLogContext<T>(ctx: LogContext, fn: () => T): T {
+  return logContext.run(ctx, fn);
+}
+
+/** Base class of every computation (same contract as the seed's computation-system-v2). */
+export abstract class Computation {
+  /** Subclasses override this with a static returning their plain config object. */
+  static getConfig(): unknown {
+    throw new Error('Computation subclasses must define static getConfig()');
+  }
+
+  /** Returns this entity's result; null saves nothing. */
+  abstract process(ctx: ComputationContext): Promise<unknown>;
+
+  protected log(level: LogLevel, message: string): void {
+    const ctx = logContext.getStore();
+    if (ctx) {
+      ctx.sink({ level, computation: ctx.computation, entityId: ctx.entityId, message });
+      return;
+    }
+    process.stderr.write(`[${computationDisplayName(this.constructor)}] ${message}\n`);
+  }
+}
+
+function computationDisplayName(ctor: unknown): string {
+  try {
+    const config = (ctor as { getConfig(): unknown }).getConfig() as { name?: unknown } | null;
+    if (config && typeof config.name === 'string') return config.name;
+  } catch {
+    // a broken getConfig must not break logging
+  }
+  return (ctor as { name?: string }).name || 'Computation';
+}
+
+export type ComputationClass = (new () => Computation) & { getConfig(): unknown };
+
+/**
+ * True for a Computation subclass, or a class shaped like one (a computation file may import
+ * the kernel through another module instance, where instanceof fails).
+ */
+export function isComputationClass(x: unknown): x is ComputationClass {
+  if (typeof x !== 'function') return false;
+  const proto = (x as { prototype?: unknown }).prototype;
+  if (proto instanceof Computation) return true;
+  return (
+    typeof (x as { getConfig?: unknown }).getConfig === 'function' &&
+    typeof proto === 'object' &&
+    proto !== null &&
+    typeof (proto as { process?: unknown }).process === 'function'
+  );
 }

@@ -1,0 +1,279 @@
+import { GLOBAL_ENTITY, parseEnvelope, type Envelope } from '@almanac/contracts';
+import type { EventStore } from '@almanac/eventlog';
+import {
+  blockedBy,
+  completionFailure,
+  dispatchBatches,
+  evaluateComputation,
+  executorDecider,
+  PermanentBatchError,
+  planBatches,
+  type BatchesOutcome,
+  type BatchResult,
+  type Evaluation,
+  type ExecutorCommand,
+  type PendingBatch,
+  type RequiredInput,
+} from '@almanac/executor';
+import { combineResultHashes, previousDate, windowFor } from '@almanac/kernel';
+import {
+  hashIndexProjection,
+  hashKey,
+  ProjectionRunner,
+  runProjection,
+  type HashIndex,
+  type RunsView,
+} from '@almanac/projections';
+import type { InputFingerprint, ResultStore, Warehouse } from '@almanac/warehouse';
+import type { EventPublisher } from './event-publisher';
+import type { LoadedProject } from './load-computations';
+import type { ProjectConfig } from './project-config';
+
+type Waiter = { resolve: (r: BatchResult) => void; reject: (e: Error) => void };
+
+/**
+ * Executor shell: on PassReady it decides each computation of the pass (blocked / impossible /
+ * skipped / run), dispatches the batches of those that run through the breaker, completes them,
+ * and moves the run on. State comes from projections of the log, never from memory alone.
+ */
+export class ExecutorService {
+  readonly projections: ProjectionRunner<{ runs: RunsView; hashIndex: HashIndex }>;
+  private readonly waiters = new Map<string, Waiter>();
+  private readonly active = new Set<string>();
+  /** per run: fingerprints and entity lists are read once and shared by its computations */
+  private readonly runCache = new Map<string, Map<string, Promise<unknown>>>();
+
+  constructor(
+    private readonly deps: {
+      store: EventStore;
+      publisher: EventPublisher;
+      project: LoadedProject;
+      config: ProjectConfig;
+      warehouse: Warehouse;
+      results: ResultStore;
+      owner: string;
+      clock: () => Date;
+    },
+  ) {
+    this.projections = new ProjectionRunner(deps.store, { runs: runProjection, hashIndex: hashIndexProjection });
+  }
+
+  async onPassMessage(data: string): Promise<void> {
+    const event = parseEnvelope(JSON.parse(data));
+    if (event.type === 'PassReady') await this.onPassReady(event);
+  }
+
+  async onBatchResultMessage(data: string): Promise<void> {
+    const event = parseEnvelope(JSON.parse(data));
+    if (event.type !== 'BatchDone') return;
+    const p = event.payload;
+    const key = waiterKey(p.runId, p.computation, p.attempt, p.batch, p.retry);
+    const waiter = this.waiters.get(key);
+    if (!waiter) return; // a duplicate, or an answer to a superseded attempt: fenced off
+    this.waiters.delete(key);
+    if (p.error !== undefined) waiter.reject(new Error(p.error));
+    else waiter.resolve({ processed: p.processed, saved: p.saved, failures: p.failures });
+  }
+
+  async onPassReady(event: Envelope<'PassReady'>): Promise<void> {
+    const { runId, computations } = event.payload;
+    await this.projections.catchUp();
+    const run = this.projections.views.runs[runId];
+    if (!run || run.status === 'completed' || run.status === 'failed' || run.status === 'rejected') return;
+    await Promise.all(computations.map((name) => this.handleComputation(runId, name, event.eventId)));
+    await this.advance(runId, event.eventId);
+  }
+
+  private now(): string {
+    return this.deps.clock().toISOString();
+  }
+
+  private async decide(command: ExecutorCommand): Promise<Envelope[]> {
+    await this.projections.catchUp();
+    const events = executorDecider.decide(command, this.projections.views.runs);
+    const fresh = await this.deps.publisher.publish(events);
+    await this.projections.catchUp();
+    return fresh;
+  }
+
+  private async advance(runId: string, causationId: string): Promise<void> {
+    const events = await this.decide({ type: 'Advance', runId, causationId, now: this.now() });
+    if (events.some((e) => e.type === 'RunCompleted')) this.runCache.delete(runId);
+  }
+
+  private cached<T>(runId: string, key: string, load: () => Promise<T>): Promise<T> {
+    let cache = this.runCache.get(runId);
+    if (!cache) this.runCache.set(runId, (cache = new Map()));
+    let p = cache.get(key) as Promise<T> | undefined;
+    if (!p) {
+      p = load();
+      cache.set(key, p);
+      p.catch(() => cache!.delete(key));
+    }
+    return p;
+  }
+
+  private async handleComputation(runId: string, name: string, causationId: string): Promise<void> {
+    const key = `${runId}|${name}`;
+    if (this.active.has(key)) return;
+    this.active.add(key);
+    try {
+      await this.projections.catchUp();
+      const run = this.projections.views.runs[runId];
+      const c = run?.computations[name];
+      if (!run || !c || (c.status !== 'pending' && c.status !== 'running')) return;
+      const takeover = c.status === 'running';
+      const t0 = this.deps.clock().getTime();
+      const entry = this.deps.project.manifest.entries.get(name);
+      let evaluation: Evaluation;
+      let entities: string[] = [];
+      try {
+        if (!entry) throw new Error(`computation "${name}" is not in this executor's manifest`);
+        evaluation = blockedBy(c.dependencies.map((d) => ({ name: d, status: run.computations[d]?.status ?? 'blocked', resultHash: run.computations[d]?.resultHash ?? null }))) ?? (await this.evaluate(runId, name));
+        if (evaluation.kind === 'run') entities = await this.entities(runId, entry.config.type);
+      } catch (err) {
+        evaluation = { kind: 'failed', status: 'failed', reason: { code: 'error', message: errorMessage(err) } };
+      }
+      const batchSize = this.deps.config.execution.batchSize;
+      const batches = planBatches(entities, batchSize);
+      const started = await this.decide({
+        type: 'Decide',
+        runId,
+        computation: name,
+        evaluation,
+        entityCount: entities.length,
+        batchCount: batches.length,
+        owner: this.deps.owner,
+        leaseMs: this.deps.config.execution.leaseMs,
+        durationMs: this.deps.clock().getTime() - t0,
+        causationId,
+        now: this.now(),
+        takeover,
+      });
+      const startEvent = started.find((e) => e.type === 'ComputationStarted');
+      if (!startEvent || startEvent.type !== 'ComputationStarted') return;
+      await this.execute(runId, name, startEvent.payload.attempt, batches);
+    } finally {
+      this.active.delete(key);
+    }
+  }
+
+  private async evaluate(runId: string, name: string): Promise<Evaluation> {
+    const run = this.projections.views.runs[runId];
+    const entry = this.deps.project.manifest.entries.get(name)!;
+    const planned = run.computations[name];
+    const inputs: RequiredInput[] = await Promise.all(
+      Object.entries(entry.config.requires).map(async ([table, req]) => {
+        const base = this.deps.config.tables[table];
+        const settings = req.dateField ? { ...base, dateField: req.dateField } : base;
+        const window = windowFor(run.date, req.lookback);
+        const fp = await this.cached<InputFingerprint>(runId, `fp|${table}|${settings.dateField ?? ''}|${window.from}|${window.to}`, () =>
+          this.deps.warehouse.fingerprint(table, settings, window),
+        );
+        return { table, mandatory: req.mandatory, window, rowCount: fp.rowCount, digest: fp.digest };
+      }),
+    );
+    const index = this.projections.views.hashIndex;
+    return evaluateComputation({
+      computation: name,
+      codeHash: planned.codeHash,
+      epoch: this.deps.config.epoch,
+      force: run.force,
+      scopedEntityIds: run.entityIds,
+      dependencies: planned.dependencies.map((d) => ({
+        name: d,
+        status: run.computations[d].status,
+        resultHash: run.computations[d].resultHash,
+      })),
+      inputs,
+      isHistorical: entry.config.isHistorical,
+      previousResultHash: entry.config.isHistorical ? (index[hashKey(name, previousDate(run.date))]?.resultHash ?? null) : null,
+      lastCompleted: index[hashKey(name, run.date)] ?? null,
+    });
+  }
+
+  private async entities(runId: string, type: 'global' | 'per-entity'): Promise<string[]> {
+    if (type === 'global') return [GLOBAL_ENTITY];
+    const run = this.projections.views.runs[runId];
+    if (run.entityIds) return [...new Set(run.entityIds)].sort();
+    const { table, idField, dateField } = this.deps.config.entities;
+    return this.cached(runId, 'entities', () => this.deps.warehouse.listEntities(table, idField, run.date, dateField));
+  }
+
+  private async execute(runId: string, name: string, attempt: number, batches: string[][]): Promise<void> {
+    const { config, results } = this.deps;
+    let outcome: BatchesOutcome;
+    try {
+      const dispatched = await dispatchBatches({
+        batches: batches.map((entityIds, batch) => ({ batch, entityIds })),
+        maxInFlight: config.execution.maxInFlight,
+        settings: config.execution.breaker,
+        send: (b, retry) => this.send(runId, name, attempt, b, retry),
+      });
+      const done = [...dispatched.results.values()];
+      outcome = {
+        processed: done.reduce((s, r) => s + r.processed, 0),
+        saved: done.reduce((s, r) => s + r.saved, 0),
+        failures: done.flatMap((r) => r.failures),
+        batchErrors: dispatched.batchErrors,
+        circuitOpen: dispatched.circuitOpen?.message ?? null,
+      };
+      if (dispatched.circuitOpen) {
+        await this.decide({ type: 'OpenCircuit', runId, computation: name, attempt, ...dispatched.circuitOpen, now: this.now() });
+      }
+    } catch (err) {
+      outcome = { processed: 0, saved: 0, failures: [], batchErrors: [{ batch: -1, message: errorMessage(err) }], circuitOpen: null };
+    } finally {
+      for (const k of this.waiters.keys()) if (k.startsWith(`${runId}|${name}|${attempt}|`)) this.waiters.delete(k);
+    }
+    const run = this.projections.views.runs[runId];
+    const c = run.computations[name];
+    let resultHash: string | null = null;
+    if (!run.dryRun && !completionFailure(outcome, c.entityCount, this.failureTolerance(name))) {
+      try {
+        // a full run owns the date: results of entities it no longer produced go
+        if (!run.entityIds) await results.prune(name, run.date, runId);
+        resultHash = combineResultHashes(await results.hashes(name, run.date));
+      } catch (err) {
+        outcome.batchErrors.push({ batch: -1, message: `could not finalise results: ${errorMessage(err)}` });
+      }
+    }
+    await this.decide({
+      type: 'Complete',
+      runId,
+      computation: name,
+      attempt,
+      outcome,
+      failureTolerance: this.failureTolerance(name),
+      resultHash,
+      now: this.now(),
+    });
+  }
+
+  private failureTolerance(name: string): number {
+    return this.deps.project.manifest.entries.get(name)?.config.failureTolerance ?? 0;
+  }
+
+  private async send(runId: string, name: string, attempt: number, b: PendingBatch, retry: number): Promise<BatchResult> {
+    const key = waiterKey(runId, name, attempt, b.batch, retry);
+    const answer = new Promise<BatchResult>((resolve, reject) => this.waiters.set(key, { resolve, reject }));
+    const events = executorDecider.decide(
+      { type: 'RequestBatch', runId, computation: name, attempt, batch: b.batch, retry, entityIds: b.entityIds, now: this.now() },
+      this.projections.views.runs,
+    );
+    if (events.length === 0) {
+      this.waiters.delete(key);
+      throw new PermanentBatchError(`attempt ${attempt} of "${name}" is no longer current`);
+    }
+    await this.deps.publisher.publish(events);
+    return answer;
+  }
+}
+
+function waiterKey(runId: string, computation: string, attempt: number, batch: number, retry: number): string {
+  return `${runId}|${computation}|${attempt}|${batch}|${retry}`;
+}
+
+function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
