@@ -5,3 +5,4 @@ export * from './planner.service';
 export * from './executor.service';
 export * from './worker.service';
 export * from './embedded-engine';
+export * from './queries';

@@ -49,8 +49,11 @@ export const ProjectConfigSchema = z
     settings: z.record(z.string(), z.unknown()).default({}),
     references: z.record(z.string(), z.unknown()).default({}),
     rules: z.record(z.string(), z.unknown()).default({}),
+    /** the sample data `almanac sample-data` and `npm start` generate */
     sample: z
       .object({
+        /** module exporting generateSampleData({ path, users, days, endDate, seed, onProgress }) */
+        module: z.string().min(1),
         date: z.string().regex(/^\d{4}-\d{2}-\d{2}$/),
         users: z.number().int().positive(),
         days: z.number().int().positive(),

@@ -1,0 +1,291 @@
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { isValidDate } from '@almanac/kernel';
+import {
+  analyze,
+  EmbeddedEngine,
+  explain,
+  findProjectRoot,
+  latestRunDate,
+  loadProjectConfig,
+  projectPaths,
+  readViews,
+  statusRows,
+  describeReason,
+  type ProjectConfig,
+} from '@almanac/runtime';
+import { duration, Progress, runSummary, table } from './render';
+
+class UsageError extends Error {}
+
+type Options = NonNullable<ParseArgsConfig['options']>;
+const common: Options = {
+  help: { type: 'boolean', short: 'h' },
+  json: { type: 'boolean' },
+  project: { type: 'string' },
+};
+
+interface Command {
+  summary: string;
+  usage: string;
+  options: Options;
+  run(values: Record<string, unknown>): Promise<number>;
+}
+
+const out = (s: string) => process.stdout.write(`${s}\n`);
+const err = (s: string) => process.stderr.write(`${s}\n`);
+
+function requireDate(values: Record<string, unknown>, name = 'date'): string {
+  const v = values[name];
+  if (typeof v !== 'string') throw new UsageError(`--${name} is required (YYYY-MM-DD)`);
+  if (!isValidDate(v)) throw new UsageError(`--${name} "${v}" is not a date as YYYY-MM-DD`);
+  return v;
+}
+
+function project(values: Record<string, unknown>): { root: string; config: ProjectConfig } {
+  const root = findProjectRoot(typeof values.project === 'string' ? resolve(values.project) : process.cwd());
+  return { root, config: loadProjectConfig(root) };
+}
+
+async function withEngine<T>(values: Record<string, unknown>, fn: (engine: EmbeddedEngine, progress: Progress) => Promise<T>): Promise<T> {
+  const { root, config } = project(values);
+  const paths = projectPaths(root, config);
+  if (!existsSync(paths.warehouse)) {
+    throw new UsageError(`no warehouse at ${paths.warehouse}: run \`almanac sample-data\` (or \`npm start\`) first`);
+  }
+  const progress = new Progress(process.stderr, !values.json && !values.quiet);
+  const engine = await EmbeddedEngine.open({
+    root,
+    config,
+    onEvent: progress.onEvent,
+    log: (l) => {
+      if (values.verbose || l.level === 'WARN' || l.level === 'ERROR') err(`[${l.level}] [${l.computation}] [${l.entityId}] ${l.message}`);
+    },
+  });
+  try {
+    return await fn(engine, progress);
+  } finally {
+    await engine.close();
+  }
+}
+
+async function runCommand(values: Record<string, unknown>, date: string): Promise<number> {
+  return withEngine(values, async (engine) => {
+    if (!values.json) err(`running ${date}${values.force ? ' (forced)' : ''}${values['dry-run'] ? ' (dry run)' : ''} ...`);
+    const run = await engine.run({
+      date,
+      targets: (values.computation as string[] | undefined) ?? [],
+      entityIds: (values.entity as string[] | undefined) ?? [],
+      force: Boolean(values.force),
+      dryRun: Boolean(values['dry-run']),
+    });
+    if (values.json) out(JSON.stringify(run, null, 2));
+    else {
+      out(runSummary(run));
+      if (run.rejection) err(`run rejected: ${run.rejection.message}`);
+    }
+    const failed = Object.values(run.computations).some((c) => c.status === 'failed');
+    return failed || run.status === 'rejected' || run.status === 'failed' ? 1 : 0;
+  });
+}
+
+async function sampleData(values: Record<string, unknown>): Promise<number> {
+  const { root, config } = project(values);
+  const sample = config.sample;
+  if (!sample) throw new UsageError('almanac.config.ts has no "sample" section: nothing to generate');
+  const users = values.users !== undefined ? positiveInt(values.users, 'users') : sample.users;
+  const days = values.days !== undefined ? positiveInt(values.days, 'days') : sample.days;
+  const endDate = values['end-date'] !== undefined ? requireDate(values, 'end-date') : sample.date;
+  const seed = values.seed !== undefined ? positiveInt(values.seed, 'seed') : undefined;
+  const path = projectPaths(root, config).warehouse;
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const mod = require(resolve(root, sample.module)) as {
+    generateSampleData(o: { path: string; users: number; days: number; endDate: string; seed?: number; onProgress?: (d: number, t: number) => void }): Promise<{ tables: Record<string, number> }>;
+  };
+  const t0 = Date.now();
+  if (!values.json) err(`generating ${users} users x ${days} days ending ${endDate} into ${path} ...`);
+  const summary = await mod.generateSampleData({
+    path,
+    users,
+    days,
+    endDate,
+    seed,
+    onProgress: values.json ? undefined : (d, t) => process.stderr.isTTY && process.stderr.write(`\r  ${d}/${t} steps`),
+  });
+  if (process.stderr.isTTY && !values.json) process.stderr.write('\n');
+  if (values.json) out(JSON.stringify({ path, ...summary }, null, 2));
+  else out(`${table(['table', 'rows'], Object.entries(summary.tables).map(([t, n]) => [t, String(n)]))}\nwritten in ${duration(Date.now() - t0)}`);
+  return 0;
+}
+
+function positiveInt(v: unknown, name: string): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n <= 0) throw new UsageError(`--${name} must be a positive integer, got "${String(v)}"`);
+  return n;
+}
+
+const commands: Record<string, Command> = {
+  run: {
+    summary: 'run the computations for a date, skipping what did not change',
+    usage: 'almanac run --date YYYY-MM-DD [--computation NAME]... [--entity ID]... [--force] [--dry-run] [--json] [--verbose]',
+    options: {
+      date: { type: 'string' },
+      computation: { type: 'string', multiple: true, short: 'c' },
+      entity: { type: 'string', multiple: true, short: 'e' },
+      force: { type: 'boolean' },
+      'dry-run': { type: 'boolean' },
+      verbose: { type: 'boolean', short: 'v' },
+      quiet: { type: 'boolean', short: 'q' },
+    },
+    run: (v) => runCommand(v, requireDate(v)),
+  },
+  analyze: {
+    summary: 'say what a run would run, skip, block or find impossible, without running',
+    usage: 'almanac analyze --date YYYY-MM-DD [--computation NAME]... [--force] [--json]',
+    options: { date: { type: 'string' }, computation: { type: 'string', multiple: true, short: 'c' }, force: { type: 'boolean' } },
+    async run(v) {
+      const date = requireDate(v);
+      return withEngine({ ...v, quiet: true }, async (engine) => {
+        const views = await readViews(engine.store);
+        const rows = await analyze(engine.project, engine.config, engine.warehouse, views, date, (v.computation as string[]) ?? [], Boolean(v.force));
+        if (v.json) out(JSON.stringify(rows, null, 2));
+        else out(table(['computation', 'pass', 'would', 'why'], rows.map((r) => [r.computation, String(r.pass), r.prediction, r.why])));
+        return 0;
+      });
+    },
+  },
+  status: {
+    summary: "each computation's latest status for a date (default: the date of the latest run)",
+    usage: 'almanac status [--date YYYY-MM-DD] [--json]',
+    options: { date: { type: 'string' } },
+    async run(v) {
+      return withEngine({ ...v, quiet: true }, async (engine) => {
+        const views = await readViews(engine.store);
+        const date = v.date !== undefined ? requireDate(v) : latestRunDate(views);
+        if (!date) {
+          out('no runs yet: try `almanac run --date YYYY-MM-DD`');
+          return 0;
+        }
+        const rows = statusRows(engine.project, views, date);
+        if (v.json) out(JSON.stringify(rows, null, 2));
+        else {
+          out(`status for ${date}`);
+          out(
+            table(
+              ['computation', 'pass', 'type', 'status', 'run', 'result', 'reason'],
+              rows.map((r) => [r.computation, String(r.pass), r.type, r.status, r.runId ?? '', r.resultHash?.slice(0, 12) ?? '', describeReason(r.reason)]),
+            ),
+          );
+        }
+        return 0;
+      });
+    },
+  },
+  explain: {
+    summary: "why a computation's latest decision for a date was what it was",
+    usage: 'almanac explain --computation NAME --date YYYY-MM-DD [--json]',
+    options: { date: { type: 'string' }, computation: { type: 'string', short: 'c' } },
+    async run(v) {
+      const date = requireDate(v);
+      const name = v.computation;
+      if (typeof name !== 'string') throw new UsageError('--computation is required');
+      return withEngine({ ...v, quiet: true }, async (engine) => {
+        if (!engine.project.manifest.entries.has(name)) {
+          throw new UsageError(`unknown computation "${name}"; known: ${[...engine.project.manifest.entries.keys()].join(', ')}`);
+        }
+        const report = explain(await readViews(engine.store), name, date);
+        if (!report) {
+          out(`${name} has never run for ${date}`);
+          return 0;
+        }
+        if (v.json) {
+          out(JSON.stringify(report, null, 2));
+          return 0;
+        }
+        const d = report.decision;
+        out(`${name} on ${date}: ${d.status} in run ${d.runId} at ${d.at}`);
+        out(`  reason: ${describeReason(d.reason)}`);
+        if (report.previous) out(`  compared with: completed run ${report.previous.runId} at ${report.previous.at}`);
+        else out('  compared with: no earlier completed result');
+        if (report.changedParts.length) out(`  changed parts: ${report.changedParts.join(', ')}`);
+        if (report.changedFiles.length) out(`  changed code files: ${report.changedFiles.join(', ')}`);
+        if (report.hashParts) {
+          const h = report.hashParts;
+          out(`  composite hash: ${d.compositeHash}`);
+          out(`    code ${h.code.slice(0, 12)}  epoch ${h.epoch}${h.previous ? `  previous ${h.previous.slice(0, 12)}` : ''}${h.scope ? `  scope ${h.scope.slice(0, 12)}` : ''}`);
+          for (const [t, fp] of Object.entries(h.inputs)) out(`    input ${t}: ${fp}`);
+          for (const [dep, r] of Object.entries(h.dependencies)) out(`    dependency ${dep}: ${r?.slice(0, 12) ?? 'none'}`);
+        }
+        if (d.failedEntities.length) out(`  failed entities: ${d.failedEntities.map((f) => `${f.entityId} (${f.message})`).join(', ')}`);
+        return 0;
+      });
+    },
+  },
+  'sample-data': {
+    summary: 'generate the deterministic sample warehouse (DuckDB) of the example domain',
+    usage: 'almanac sample-data [--users N] [--days N] [--end-date YYYY-MM-DD] [--seed N] [--json]',
+    options: { users: { type: 'string' }, days: { type: 'string' }, 'end-date': { type: 'string' }, seed: { type: 'string' } },
+    run: sampleData,
+  },
+  start: {
+    summary: 'generate the sample data if missing, then run every computation for the sample date',
+    usage: 'almanac start [--force] [--json]',
+    options: { force: { type: 'boolean' }, verbose: { type: 'boolean', short: 'v' } },
+    async run(v) {
+      const { root, config } = project(v);
+      if (!config.sample) throw new UsageError('almanac.config.ts has no "sample" section');
+      if (!existsSync(projectPaths(root, config).warehouse)) {
+        const code = await sampleData(v);
+        if (code !== 0) return code;
+      }
+      return runCommand(v, config.sample.date);
+    },
+  },
+};
+
+function help(): string {
+  const names = Object.keys(commands);
+  const width = Math.max(...names.map((n) => n.length));
+  return [
+    'almanac: runs a DAG of data computations for a date, skipping what did not change.',
+    '',
+    'usage: almanac <command> [options]    (almanac <command> --help for its options)',
+    '',
+    ...names.map((n) => `  ${n.padEnd(width)}  ${commands[n].summary}`),
+    '',
+    'common options: --json (machine-readable output), --project DIR (folder with almanac.config.ts)',
+    'exit codes: 0 ok, 1 a computation failed or the run was rejected, 2 bad usage',
+  ].join('\n');
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    out(help());
+    return name ? 0 : 2;
+  }
+  const command = commands[name];
+  if (!command) {
+    err(`almanac: unknown command "${name}"\n\n${help()}`);
+    return 2;
+  }
+  try {
+    const { values, positionals } = parseArgs({ args: rest, options: { ...common, ...command.options }, strict: true, allowPositionals: true });
+    if (values.help) {
+      out(`${command.summary}\n\nusage: ${command.usage}`);
+      return 0;
+    }
+    if (positionals.length) throw new UsageError(`unexpected argument "${positionals[0]}"`);
+    return await command.run(values as Record<string, unknown>);
+  } catch (e) {
+    if (e instanceof UsageError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+      err(`almanac ${name}: ${(e as Error).message}\nusage: ${command.usage}`);
+      return 2;
+    }
+    err(`almanac ${name}: ${(e as Error).message}`);
+    if (process.env.ALMANAC_DEBUG) err((e as Error).stack ?? '');
+    return 1;
+  }
+}
+
