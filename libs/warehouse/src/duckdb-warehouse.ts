@@ -1,0 +1,138 @@
+import { DuckDbSession } from './duckdb-session';
+import { InvalidDateError } from './errors';
+import { select } from './query-builder';
+import type { InListStrategy, SelectBuilder } from './query-builder';
+import { readRows } from './row-converters';
+import { createSchemaRegistry, DEFAULT_SCHEMA_TTL_MS } from './schema-registry';
+import type {
+  ColumnInfo,
+  DateWindow,
+  InputFingerprint,
+  Row,
+  SchemaRegistry,
+  TableSettings,
+  Warehouse,
+} from './warehouse.port';
+
+export interface DuckDbWarehouseOptions {
+  path: string;
+  /** default true: several processes may read one file */
+  readOnly?: boolean;
+  /** schema cache TTL, default 1 h */
+  schemaTtlMs?: number;
+  now?: () => number;
+  /** how entity id lists are bound; 'unnest' measured faster (15-23 ms vs 39 ms per 1000 ids on 1M rows) */
+  inListStrategy?: InListStrategy;
+  /** observes every SQL statement run (kind 'schema' for catalog look-ups, 'data' otherwise) */
+  onQuery?: (event: { kind: 'schema' | 'data'; sql: string; params: unknown[] }) => void;
+}
+
+const ISO_DATE = /^\d{4}-\d{2}-\d{2}$/;
+
+export function assertIsoDate(value: string, field: string): void {
+  const time = ISO_DATE.test(value) ? Date.parse(`${value}T00:00:00Z`) : NaN;
+  // the round trip rejects 2024-02-30 (which Date.parse rolls over to March)
+  if (Number.isNaN(time) || new Date(time).toISOString().slice(0, 10) !== value) {
+    throw new InvalidDateError(value, field);
+  }
+}
+
+/** Source tables in a DuckDB file; schemas come from information_schema. */
+export async function createDuckDbWarehouse(opts: DuckDbWarehouseOptions): Promise<Warehouse> {
+  const readOnly = opts.readOnly ?? true;
+  const session = await DuckDbSession.open(opts.path, readOnly ? { access_mode: 'READ_ONLY' } : {});
+  const onQuery = opts.onQuery ?? (() => undefined);
+  const strategy = opts.inListStrategy ?? 'unnest';
+
+  const schemaQuery = async (sql: string, params: string[]) => {
+    onQuery({ kind: 'schema', sql, params });
+    return session.query(sql, params);
+  };
+  const schemas: SchemaRegistry = createSchemaRegistry(
+    async (table) => {
+      const reader = await schemaQuery(
+        `SELECT column_name, data_type FROM information_schema.columns
+         WHERE table_schema = current_schema() AND table_name = $1 ORDER BY ordinal_position`,
+        [table],
+      );
+      const rows = reader.getRows();
+      if (rows.length === 0) return null;
+      return rows.map(([name, type]): ColumnInfo => ({ name: String(name), type: String(type) }));
+    },
+    async () => {
+      const reader = await schemaQuery(
+        `SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() ORDER BY table_name`,
+        [],
+      );
+      return reader.getRows().map(([name]) => String(name));
+    },
+    { ttlMs: opts.schemaTtlMs ?? DEFAULT_SCHEMA_TTL_MS, now: opts.now },
+  );
+
+  const run = async (builder: SelectBuilder) => {
+    const { sql, params } = await builder.build();
+    onQuery({ kind: 'data', sql, params });
+    return session.query(sql, params);
+  };
+
+  const windowed = (table: string, settings: TableSettings, window: DateWindow): SelectBuilder => {
+    assertIsoDate(window.from, 'window.from');
+    assertIsoDate(window.to, 'window.to');
+    const b = select(schemas, table).columns('*');
+    if (settings.dateField) b.whereDateBetween(settings.dateField, window.from, window.to);
+    return b;
+  };
+
+  return {
+    schemas,
+
+    async fetchForEntities(table, settings, window, entityIds) {
+      const byEntity = new Map<string, Row[]>(entityIds.map((id) => [id, []]));
+      const builder = windowed(table, settings, window).whereIn(
+        settings.entityField,
+        entityIds,
+        strategy,
+      );
+      if (entityIds.length === 0) {
+        // still validate the settings: a typo must not pass silently on an empty batch
+        await builder.build();
+        return byEntity;
+      }
+      const rows = readRows(await run(builder));
+      const field = settings.entityField;
+      for (const row of rows) {
+        const id = String(row[field]);
+        const list = byEntity.get(id);
+        if (list) list.push(row);
+        else byEntity.set(id, [row]);
+      }
+      return byEntity;
+    },
+
+    async fetchWindow(table, settings, window) {
+      return readRows(await run(windowed(table, settings, window)));
+    },
+
+    async listEntities(table, idField, asOf, dateField) {
+      assertIsoDate(asOf, 'asOf');
+      const b = select(schemas, table).distinctText(idField);
+      if (dateField) b.whereDateLte(dateField, asOf);
+      const reader = await run(b.orderBy(idField));
+      return reader
+        .getColumns()[0]
+        .filter((v) => v !== null)
+        .map((v) => String(v));
+    },
+
+    async fingerprint(table, settings, window): Promise<InputFingerprint> {
+      assertIsoDate(window.from, 'window.from');
+      assertIsoDate(window.to, 'window.to');
+      const b = select(schemas, table).fingerprint();
+      if (settings.dateField) b.whereDateBetween(settings.dateField, window.from, window.to);
+      const [[count, digest]] = (await run(b)).getRows();
+      return { rowCount: Number(count), digest: `${String(count)}:${String(digest)}` };
+    },
+
+    close: () => session.close(),
+  };
+}

@@ -1,0 +1,14 @@
+export * from './warehouse.port';
+export * from './errors';
+export { closestNames, editDistance } from './closest-names';
+export { createSchemaRegistry, DEFAULT_SCHEMA_TTL_MS } from './schema-registry';
+export type { LoadTable, ListTables, SchemaRegistryOptions } from './schema-registry';
+export { select, SelectBuilder, quoteIdent } from './query-builder';
+export type { BuiltQuery, InListStrategy, QueryParam } from './query-builder';
+export { converterFor, readRows } from './row-converters';
+export { assertIsoDate, createDuckDbWarehouse } from './duckdb-warehouse';
+export type { DuckDbWarehouseOptions } from './duckdb-warehouse';
+export { createDuckDbResultStore } from './duckdb-result-store';
+export type { DuckDbResultStoreOptions } from './duckdb-result-store';
+export { resultStoreConformance } from './conformance/result-store.conformance';
+export type { ResultStoreFactory } from './conformance/result-store.conformance';
