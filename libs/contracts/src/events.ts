@@ -125,6 +125,8 @@ export const BatchRequestedPayload = z.object({
   /** `['_global']` for a global computation */
   entityIds: z.array(z.string()).min(1),
   dryRun: z.boolean(),
+  /** the run is restricted to some entities (a full run prunes stale results at the end instead) */
+  scoped: z.boolean().default(false),
 });
 
 export const BatchDonePayload = z.object({

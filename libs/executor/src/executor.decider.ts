@@ -189,6 +189,7 @@ export const executorDecider = {
               retry: command.retry,
               entityIds: command.entityIds,
               dryRun: run.dryRun,
+              scoped: c.scoped,
             },
           }),
         ];

@@ -7,6 +7,7 @@ export {
   type ComputationClass,
   Computation,
   runWithLogContext,
+  forEntity,
   isComputationClass,
 } from './computation';
 export {

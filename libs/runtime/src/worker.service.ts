@@ -64,7 +64,7 @@ export class WorkerService {
       body = { processed: 0, saved: 0, failures: [], error: `this worker does not know computation "${p.computation}"` };
     } else {
       try {
-        body = await processBatch(comp, { runId: p.runId, date: p.date, entityIds: p.entityIds, dryRun: p.dryRun }, this.ports, {
+        body = await processBatch(comp, { runId: p.runId, date: p.date, entityIds: p.entityIds, dryRun: p.dryRun, scoped: p.scoped }, this.ports, {
           concurrency: this.deps.config.execution.entityConcurrency,
           config: this.deps.config.settings,
           references: this.deps.config.references,

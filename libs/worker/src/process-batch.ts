@@ -2,7 +2,7 @@ import { GLOBAL_ENTITY, type EntityFailure } from '@almanac/contracts';
 import {
   canonicalJson,
   previousDate,
-  runWithLogContext,
+  forEntity,
   sha256,
   windowFor,
   type Computation,
@@ -43,6 +43,11 @@ export interface BatchInput {
   date: string;
   entityIds: string[];
   dryRun: boolean;
+  /**
+   * a run restricted to some entities deletes the results of entities that now return null; a
+   * full run leaves that to the executor's prune at the end (one statement instead of one per batch)
+   */
+  scoped?: boolean;
 }
 
 export interface BatchOutput {
@@ -122,7 +127,7 @@ export async function processBatch(
       },
     };
     try {
-      const result = await runWithLogContext({ computation: comp.name, entityId, sink }, () => instance.process(ctx));
+      const result = await forEntity(instance, { computation: comp.name, entityId, sink }).process(ctx);
       if (result === null || result === undefined) {
         empty.push(entityId);
         return;
@@ -139,7 +144,7 @@ export async function processBatch(
   if (!batch.dryRun) {
     if (saved.length > 0) await ports.upsertResults(comp.name, batch.date, batch.runId, saved);
     // an entity that now returns null must not keep an older result
-    if (empty.length > 0) await ports.deleteResults(comp.name, batch.date, empty);
+    if (batch.scoped && empty.length > 0) await ports.deleteResults(comp.name, batch.date, empty);
   }
   failures.sort((a, b) => (a.entityId < b.entityId ? -1 : a.entityId > b.entityId ? 1 : 0));
   return { processed: ids.length, saved: batch.dryRun ? 0 : saved.length, failures };
