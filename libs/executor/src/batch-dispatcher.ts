@@ -60,7 +60,8 @@ export async function dispatchBatches(opts: {
   const { settings } = opts;
   const breaker = new CircuitBreaker((b: PendingBatch, retry: number) => opts.send(b, retry), {
     timeout: settings.timeoutMs,
-    errorThresholdPercentage: settings.errorThresholdPercentage,
+    // opossum opens only above the threshold; Almanac opens *at* it (30 % means 6 of 20 calls)
+    errorThresholdPercentage: settings.errorThresholdPercentage - 1e-9,
     volumeThreshold: settings.volumeThreshold,
     rollingCountTimeout: settings.rollingCountTimeoutMs,
     // once open it stays open for this computation: the executor fails it rather than probing
@@ -88,20 +89,21 @@ export async function dispatchBatches(opts: {
   const worker = async () => {
     while (next < opts.batches.length && !outcome.circuitOpen) {
       const b = opts.batches[next++];
-      let lastError = '';
+      // null = no failure; a failure with an empty message must still be reported, not lost
+      let lastError: string | null = null;
       for (let retry = 0; retry <= settings.retries && !outcome.circuitOpen; retry++) {
         try {
           const result = await breaker.fire(b, retry);
           outcome.results.set(b.batch, result);
           opts.onProgress?.(b.batch, result);
-          lastError = '';
+          lastError = null;
           break;
         } catch (err) {
-          lastError = err instanceof Error ? err.message : String(err);
+          lastError = err instanceof Error ? err.message || err.name : String(err);
           if ((err as { permanent?: boolean })?.permanent) break;
         }
       }
-      if (lastError && !outcome.circuitOpen) outcome.batchErrors.push({ batch: b.batch, message: lastError });
+      if (lastError !== null && !outcome.circuitOpen) outcome.batchErrors.push({ batch: b.batch, message: lastError });
     }
   };
   try {

@@ -97,8 +97,9 @@ export function evaluateComputation(input: EvaluateInput): Evaluation {
 
   const changed = last ? diffHashParts(last.hashParts, hashParts) : [];
   if (last && !last.valid && changed.length === 0) changed.push('last-result-incomplete');
+  // a scoped run processes each distinct id once; count what will run
   const reason: Reason = input.scopedEntityIds
-    ? { code: 'scoped', entities: input.scopedEntityIds.length }
+    ? { code: 'scoped', entities: new Set(input.scopedEntityIds).size }
     : input.force
       ? { code: 'forced', changed }
       : last
