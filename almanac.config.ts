@@ -17,5 +17,10 @@ export default defineConfig({
   entities: { table: 'users', idField: 'user_id', dateField: 'signup_date' },
   execution: { batchSize: 1000, entityConcurrency: 20, maxInFlight: 100 },
   settings: { currency: 'USD' },
-  sample: { module: 'computations/sample-data/generate.ts', date: '2026-01-15', users: 1000, days: 14 },
+  sample: {
+    module: 'computations/sample-data/generate.ts',
+    date: '2026-01-15',
+    users: 1000,
+    days: 14,
+  },
 });

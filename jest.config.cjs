@@ -10,13 +10,22 @@ const moduleNameMapper = Object.fromEntries(
 );
 
 const transform = {
-  '^.+\\.ts$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.base.json', isolatedModules: true, diagnostics: false }],
+  '^.+\\.ts$': [
+    'ts-jest',
+    { tsconfig: '<rootDir>/tsconfig.base.json', isolatedModules: true, diagnostics: false },
+  ],
 };
 
 module.exports = {
   testEnvironment: 'node',
   rootDir: __dirname,
-  roots: ['<rootDir>/libs', '<rootDir>/apps', '<rootDir>/computations', '<rootDir>/test', '<rootDir>/bench'],
+  roots: [
+    '<rootDir>/libs',
+    '<rootDir>/apps',
+    '<rootDir>/computations',
+    '<rootDir>/test',
+    '<rootDir>/bench',
+  ],
   testMatch: ['**/*.spec.ts'],
   moduleNameMapper,
   transform,

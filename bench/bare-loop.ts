@@ -1,5 +1,11 @@
 import { GLOBAL_ENTITY } from '@almanac/contracts';
-import { previousDate, windowFor, type ComputationContext, type Manifest, type Row } from '@almanac/kernel';
+import {
+  previousDate,
+  windowFor,
+  type ComputationContext,
+  type Manifest,
+  type Row,
+} from '@almanac/kernel';
 import type { ProjectConfig } from '@almanac/runtime';
 import type { ResultStore, Warehouse } from '@almanac/warehouse';
 
@@ -27,7 +33,8 @@ export async function bareLoop(
   const { table, idField, dateField } = config.entities;
   const users = await warehouse.listEntities(table, idField, date, dateField);
   const passes = new Map<number, string[]>();
-  for (const e of manifest.entries.values()) passes.set(e.pass, [...(passes.get(e.pass) ?? []), e.name]);
+  for (const e of manifest.entries.values())
+    passes.set(e.pass, [...(passes.get(e.pass) ?? []), e.name]);
   for (const pass of [...passes.keys()].sort((a, b) => a - b)) {
     await Promise.all(
       passes.get(pass)!.map(async (name) => {
@@ -35,7 +42,8 @@ export async function bareLoop(
         const global = entry.config.type === 'global';
         const ids = global ? [GLOBAL_ENTITY] : users;
         const batches: string[][] = [];
-        for (let i = 0; i < ids.length; i += config.execution.batchSize) batches.push(ids.slice(i, i + config.execution.batchSize));
+        for (let i = 0; i < ids.length; i += config.execution.batchSize)
+          batches.push(ids.slice(i, i + config.execution.batchSize));
         let next = 0;
         const lane = async () => {
           while (next < batches.length) {
@@ -45,13 +53,24 @@ export async function bareLoop(
                 const base = config.tables[t];
                 const settings = req.dateField ? { ...base, dateField: req.dateField } : base;
                 const w = windowFor(date, req.lookback);
-                return [t, global ? await warehouse.fetchWindow(t, settings, w) : await warehouse.fetchForEntities(t, settings, w, batch)] as const;
+                return [
+                  t,
+                  global
+                    ? await warehouse.fetchWindow(t, settings, w)
+                    : await warehouse.fetchForEntities(t, settings, w, batch),
+                ] as const;
               }),
             );
             const deps = new Map(
-              await Promise.all(entry.config.dependencies.map(async (d) => [d, await results.read(d, date, [...batch, GLOBAL_ENTITY])] as const)),
+              await Promise.all(
+                entry.config.dependencies.map(
+                  async (d) => [d, await results.read(d, date, [...batch, GLOBAL_ENTITY])] as const,
+                ),
+              ),
             );
-            const prev = entry.config.isHistorical ? await results.read(name, previousDate(date), batch) : null;
+            const prev = entry.config.isHistorical
+              ? await results.read(name, previousDate(date), batch)
+              : null;
             const instance = new entry.ctor();
             const rows: Array<{ entityId: string; result: unknown; resultHash: string }> = [];
             let i = 0;
@@ -59,7 +78,8 @@ export async function bareLoop(
               while (i < batch.length) {
                 const id = batch[i++];
                 const d: Record<string, Row[]> = {};
-                for (const [t, r] of data) d[t] = Array.isArray(r) ? r : ((r as Map<string, Row[]>).get(id) ?? []);
+                for (const [t, r] of data)
+                  d[t] = Array.isArray(r) ? r : ((r as Map<string, Row[]>).get(id) ?? []);
                 const ctx: ComputationContext = {
                   date,
                   entityId: id,
@@ -68,12 +88,14 @@ export async function bareLoop(
                   config: config.settings,
                   references: config.references,
                   rules: config.rules,
-                  getDependency: (n: string, e?: string) => (deps.get(n)?.get(e ?? id) ?? null) as never,
+                  getDependency: (n: string, e?: string) =>
+                    (deps.get(n)?.get(e ?? id) ?? null) as never,
                 };
                 stats.processCalls++;
                 try {
                   const r = await instance.process(ctx);
-                  if (r !== null && r !== undefined) rows.push({ entityId: id, result: r, resultHash: '' });
+                  if (r !== null && r !== undefined)
+                    rows.push({ entityId: id, result: r, resultHash: '' });
                 } catch {
                   // the bare loop just drops failures
                 }

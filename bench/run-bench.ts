@@ -4,7 +4,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { EmbeddedEngine, loadProjectConfig, parseProjectConfig, type ProjectConfig } from '@almanac/runtime';
+import {
+  EmbeddedEngine,
+  loadProjectConfig,
+  parseProjectConfig,
+  type ProjectConfig,
+} from '@almanac/runtime';
 import { createDuckDbResultStore, createDuckDbWarehouse } from '@almanac/warehouse';
 import { generateSampleData } from '../computations/sample-data/generate';
 import { bareLoop } from './bare-loop';
@@ -12,7 +17,13 @@ import { bareLoop } from './bare-loop';
 const s = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
 
 async function main() {
-  const { values } = parseArgs({ options: { users: { type: 'string', default: '100000' }, days: { type: 'string', default: '14' }, keep: { type: 'boolean' } } });
+  const { values } = parseArgs({
+    options: {
+      users: { type: 'string', default: '100000' },
+      days: { type: 'string', default: '14' },
+      keep: { type: 'boolean' },
+    },
+  });
   const users = Number(values.users);
   const days = Number(values.days);
   const root = resolve(__dirname, '..');
@@ -23,7 +34,12 @@ async function main() {
   try {
     log(`bench: ${users} users x ${days} days, date ${date}, in ${dir}`);
     let t = performance.now();
-    const sample = await generateSampleData({ path: join(dir, 'warehouse.duckdb'), users, days, endDate: date });
+    const sample = await generateSampleData({
+      path: join(dir, 'warehouse.duckdb'),
+      users,
+      days,
+      endDate: date,
+    });
     log(`sample data: ${JSON.stringify(sample.tables)} in ${s(performance.now() - t)}`);
 
     const config: ProjectConfig = parseProjectConfig({
@@ -36,7 +52,9 @@ async function main() {
     t = performance.now();
     const full = await engine.run({ date, requestedBy: 'bench' });
     const fullMs = performance.now() - t;
-    const statuses = Object.values(full.computations).map((c) => `${c.name}=${c.status}`).join(' ');
+    const statuses = Object.values(full.computations)
+      .map((c) => `${c.name}=${c.status}`)
+      .join(' ');
     const processCalls = Object.values(full.computations).reduce((n, c) => n + c.processed, 0);
     const saved = Object.values(full.computations).reduce((n, c) => n + c.saved, 0);
     log(`engine full run: ${s(fullMs)} (${statuses})`);
@@ -59,8 +77,14 @@ async function main() {
       `no-op re-run:     ${s(noopMs)} = ${((100 * noopMs) / fullMs).toFixed(1)} % of the full run (target <= 5 %), ${skipped}/${Object.keys(noop.computations).length} skipped`,
     ];
     process.stdout.write(`${lines.join('\n')}\n`);
-    if (full.status !== 'completed' || skipped !== Object.keys(noop.computations).length || bare.processCalls !== processCalls) {
-      process.stderr.write('bench: the runs did not do the same work; the figures above are not comparable\n');
+    if (
+      full.status !== 'completed' ||
+      skipped !== Object.keys(noop.computations).length ||
+      bare.processCalls !== processCalls
+    ) {
+      process.stderr.write(
+        'bench: the runs did not do the same work; the figures above are not comparable\n',
+      );
       process.exitCode = 1;
     }
   } finally {

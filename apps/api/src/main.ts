@@ -11,7 +11,9 @@ export async function bootstrap() {
 
 if (require.main === module) {
   bootstrap().catch((e) => {
-    process.stderr.write(`almanac ${SERVICE_NAME}: ${e instanceof Error ? e.message : String(e)}\n`);
+    process.stderr.write(
+      `almanac ${SERVICE_NAME}: ${e instanceof Error ? e.message : String(e)}\n`,
+    );
     process.exitCode = 1;
   });
 }

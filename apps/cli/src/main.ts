@@ -44,15 +44,22 @@ function requireDate(values: Record<string, unknown>, name = 'date'): string {
 }
 
 function project(values: Record<string, unknown>): { root: string; config: ProjectConfig } {
-  const root = findProjectRoot(typeof values.project === 'string' ? resolve(values.project) : process.cwd());
+  const root = findProjectRoot(
+    typeof values.project === 'string' ? resolve(values.project) : process.cwd(),
+  );
   return { root, config: loadProjectConfig(root) };
 }
 
-async function withEngine<T>(values: Record<string, unknown>, fn: (engine: EmbeddedEngine, progress: Progress) => Promise<T>): Promise<T> {
+async function withEngine<T>(
+  values: Record<string, unknown>,
+  fn: (engine: EmbeddedEngine, progress: Progress) => Promise<T>,
+): Promise<T> {
   const { root, config } = project(values);
   const paths = projectPaths(root, config);
   if (!existsSync(paths.warehouse)) {
-    throw new UsageError(`no warehouse at ${paths.warehouse}: run \`almanac sample-data\` (or \`npm start\`) first`);
+    throw new UsageError(
+      `no warehouse at ${paths.warehouse}: run \`almanac sample-data\` (or \`npm start\`) first`,
+    );
   }
   const progress = new Progress(process.stderr, !values.json && !values.quiet);
   const engine = await EmbeddedEngine.open({
@@ -60,7 +67,8 @@ async function withEngine<T>(values: Record<string, unknown>, fn: (engine: Embed
     config,
     onEvent: progress.onEvent,
     log: (l) => {
-      if (values.verbose || l.level === 'WARN' || l.level === 'ERROR') err(`[${l.level}] [${l.computation}] [${l.entityId}] ${l.message}`);
+      if (values.verbose || l.level === 'WARN' || l.level === 'ERROR')
+        err(`[${l.level}] [${l.computation}] [${l.entityId}] ${l.message}`);
     },
   });
   try {
@@ -72,7 +80,10 @@ async function withEngine<T>(values: Record<string, unknown>, fn: (engine: Embed
 
 async function runCommand(values: Record<string, unknown>, date: string): Promise<number> {
   return withEngine(values, async (engine) => {
-    if (!values.json) err(`running ${date}${values.force ? ' (forced)' : ''}${values['dry-run'] ? ' (dry run)' : ''} ...`);
+    if (!values.json)
+      err(
+        `running ${date}${values.force ? ' (forced)' : ''}${values['dry-run'] ? ' (dry run)' : ''} ...`,
+      );
     const run = await engine.run({
       date,
       targets: (values.computation as string[] | undefined) ?? [],
@@ -93,7 +104,8 @@ async function runCommand(values: Record<string, unknown>, date: string): Promis
 async function sampleData(values: Record<string, unknown>): Promise<number> {
   const { root, config } = project(values);
   const sample = config.sample;
-  if (!sample) throw new UsageError('almanac.config.ts has no "sample" section: nothing to generate');
+  if (!sample)
+    throw new UsageError('almanac.config.ts has no "sample" section: nothing to generate');
   const users = values.users !== undefined ? positiveInt(values.users, 'users') : sample.users;
   const days = values.days !== undefined ? positiveInt(values.days, 'days') : sample.days;
   const endDate = values['end-date'] !== undefined ? requireDate(values, 'end-date') : sample.date;
@@ -101,34 +113,52 @@ async function sampleData(values: Record<string, unknown>): Promise<number> {
   const path = projectPaths(root, config).warehouse;
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const mod = require(resolve(root, sample.module)) as {
-    generateSampleData(o: { path: string; users: number; days: number; endDate: string; seed?: number; onProgress?: (d: number, t: number) => void }): Promise<{ tables: Record<string, number> }>;
+    generateSampleData(o: {
+      path: string;
+      users: number;
+      days: number;
+      endDate: string;
+      seed?: number;
+      onProgress?: (d: number, t: number) => void;
+    }): Promise<{ tables: Record<string, number> }>;
   };
   const t0 = Date.now();
-  if (!values.json) err(`generating ${users} users x ${days} days ending ${endDate} into ${path} ...`);
+  if (!values.json)
+    err(`generating ${users} users x ${days} days ending ${endDate} into ${path} ...`);
   const summary = await mod.generateSampleData({
     path,
     users,
     days,
     endDate,
     seed,
-    onProgress: values.json ? undefined : (d, t) => process.stderr.isTTY && process.stderr.write(`\r  ${d}/${t} steps`),
+    onProgress: values.json
+      ? undefined
+      : (d, t) => process.stderr.isTTY && process.stderr.write(`\r  ${d}/${t} steps`),
   });
   if (process.stderr.isTTY && !values.json) process.stderr.write('\n');
   if (values.json) out(JSON.stringify({ path, ...summary }, null, 2));
-  else out(`${table(['table', 'rows'], Object.entries(summary.tables).map(([t, n]) => [t, String(n)]))}\nwritten in ${duration(Date.now() - t0)}`);
+  else
+    out(
+      `${table(
+        ['table', 'rows'],
+        Object.entries(summary.tables).map(([t, n]) => [t, String(n)]),
+      )}\nwritten in ${duration(Date.now() - t0)}`,
+    );
   return 0;
 }
 
 function positiveInt(v: unknown, name: string): number {
   const n = Number(v);
-  if (!Number.isInteger(n) || n <= 0) throw new UsageError(`--${name} must be a positive integer, got "${String(v)}"`);
+  if (!Number.isInteger(n) || n <= 0)
+    throw new UsageError(`--${name} must be a positive integer, got "${String(v)}"`);
   return n;
 }
 
 const commands: Record<string, Command> = {
   run: {
     summary: 'run the computations for a date, skipping what did not change',
-    usage: 'almanac run --date YYYY-MM-DD [--computation NAME]... [--entity ID]... [--force] [--dry-run] [--json] [--verbose]',
+    usage:
+      'almanac run --date YYYY-MM-DD [--computation NAME]... [--entity ID]... [--force] [--dry-run] [--json] [--verbose]',
     options: {
       date: { type: 'string' },
       computation: { type: 'string', multiple: true, short: 'c' },
@@ -143,14 +173,32 @@ const commands: Record<string, Command> = {
   analyze: {
     summary: 'say what a run would run, skip, block or find impossible, without running',
     usage: 'almanac analyze --date YYYY-MM-DD [--computation NAME]... [--force] [--json]',
-    options: { date: { type: 'string' }, computation: { type: 'string', multiple: true, short: 'c' }, force: { type: 'boolean' } },
+    options: {
+      date: { type: 'string' },
+      computation: { type: 'string', multiple: true, short: 'c' },
+      force: { type: 'boolean' },
+    },
     async run(v) {
       const date = requireDate(v);
       return withEngine({ ...v, quiet: true }, async (engine) => {
         const views = await readViews(engine.store);
-        const rows = await analyze(engine.project, engine.config, engine.warehouse, views, date, (v.computation as string[]) ?? [], Boolean(v.force));
+        const rows = await analyze(
+          engine.project,
+          engine.config,
+          engine.warehouse,
+          views,
+          date,
+          (v.computation as string[]) ?? [],
+          Boolean(v.force),
+        );
         if (v.json) out(JSON.stringify(rows, null, 2));
-        else out(table(['computation', 'pass', 'would', 'why'], rows.map((r) => [r.computation, String(r.pass), r.prediction, r.why])));
+        else
+          out(
+            table(
+              ['computation', 'pass', 'would', 'why'],
+              rows.map((r) => [r.computation, String(r.pass), r.prediction, r.why]),
+            ),
+          );
         return 0;
       });
     },
@@ -174,7 +222,15 @@ const commands: Record<string, Command> = {
           out(
             table(
               ['computation', 'pass', 'type', 'status', 'run', 'result', 'reason'],
-              rows.map((r) => [r.computation, String(r.pass), r.type, r.status, r.runId ?? '', r.resultHash?.slice(0, 12) ?? '', describeReason(r.reason)]),
+              rows.map((r) => [
+                r.computation,
+                String(r.pass),
+                r.type,
+                r.status,
+                r.runId ?? '',
+                r.resultHash?.slice(0, 12) ?? '',
+                describeReason(r.reason),
+              ]),
             ),
           );
         }
@@ -192,7 +248,9 @@ const commands: Record<string, Command> = {
       if (typeof name !== 'string') throw new UsageError('--computation is required');
       return withEngine({ ...v, quiet: true }, async (engine) => {
         if (!engine.project.manifest.entries.has(name)) {
-          throw new UsageError(`unknown computation "${name}"; known: ${[...engine.project.manifest.entries.keys()].join(', ')}`);
+          throw new UsageError(
+            `unknown computation "${name}"; known: ${[...engine.project.manifest.entries.keys()].join(', ')}`,
+          );
         }
         const report = explain(await readViews(engine.store), name, date);
         if (!report) {
@@ -206,18 +264,26 @@ const commands: Record<string, Command> = {
         const d = report.decision;
         out(`${name} on ${date}: ${d.status} in run ${d.runId} at ${d.at}`);
         out(`  reason: ${describeReason(d.reason)}`);
-        if (report.previous) out(`  compared with: completed run ${report.previous.runId} at ${report.previous.at}`);
+        if (report.previous)
+          out(`  compared with: completed run ${report.previous.runId} at ${report.previous.at}`);
         else out('  compared with: no earlier completed result');
         if (report.changedParts.length) out(`  changed parts: ${report.changedParts.join(', ')}`);
-        if (report.changedFiles.length) out(`  changed code files: ${report.changedFiles.join(', ')}`);
+        if (report.changedFiles.length)
+          out(`  changed code files: ${report.changedFiles.join(', ')}`);
         if (report.hashParts) {
           const h = report.hashParts;
           out(`  composite hash: ${d.compositeHash}`);
-          out(`    code ${h.code.slice(0, 12)}  epoch ${h.epoch}${h.previous ? `  previous ${h.previous.slice(0, 12)}` : ''}${h.scope ? `  scope ${h.scope.slice(0, 12)}` : ''}`);
+          out(
+            `    code ${h.code.slice(0, 12)}  epoch ${h.epoch}${h.previous ? `  previous ${h.previous.slice(0, 12)}` : ''}${h.scope ? `  scope ${h.scope.slice(0, 12)}` : ''}`,
+          );
           for (const [t, fp] of Object.entries(h.inputs)) out(`    input ${t}: ${fp}`);
-          for (const [dep, r] of Object.entries(h.dependencies)) out(`    dependency ${dep}: ${r?.slice(0, 12) ?? 'none'}`);
+          for (const [dep, r] of Object.entries(h.dependencies))
+            out(`    dependency ${dep}: ${r?.slice(0, 12) ?? 'none'}`);
         }
-        if (d.failedEntities.length) out(`  failed entities: ${d.failedEntities.map((f) => `${f.entityId} (${f.message})`).join(', ')}`);
+        if (d.failedEntities.length)
+          out(
+            `  failed entities: ${d.failedEntities.map((f) => `${f.entityId} (${f.message})`).join(', ')}`,
+          );
         return 0;
       });
     },
@@ -225,7 +291,12 @@ const commands: Record<string, Command> = {
   'sample-data': {
     summary: 'generate the deterministic sample warehouse (DuckDB) of the example domain',
     usage: 'almanac sample-data [--users N] [--days N] [--end-date YYYY-MM-DD] [--seed N] [--json]',
-    options: { users: { type: 'string' }, days: { type: 'string' }, 'end-date': { type: 'string' }, seed: { type: 'string' } },
+    options: {
+      users: { type: 'string' },
+      days: { type: 'string' },
+      'end-date': { type: 'string' },
+      seed: { type: 'string' },
+    },
     run: sampleData,
   },
   start: {
@@ -271,7 +342,12 @@ export async function main(argv: string[]): Promise<number> {
     return 2;
   }
   try {
-    const { values, positionals } = parseArgs({ args: rest, options: { ...common, ...command.options }, strict: true, allowPositionals: true });
+    const { values, positionals } = parseArgs({
+      args: rest,
+      options: { ...common, ...command.options },
+      strict: true,
+      allowPositionals: true,
+    });
     if (values.help) {
       out(`${command.summary}\n\nusage: ${command.usage}`);
       return 0;
@@ -288,4 +364,3 @@ export async function main(argv: string[]): Promise<number> {
     return 1;
   }
 }
-

@@ -4,7 +4,11 @@ import { describeReason } from '@almanac/runtime';
 
 export function table(headers: string[], rows: string[][]): string {
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: string[]) => cells.map((c, i) => (c ?? '').padEnd(widths[i])).join('  ').trimEnd();
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (c ?? '').padEnd(widths[i]))
+      .join('  ')
+      .trimEnd();
   return [line(headers), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
 }
 
@@ -22,9 +26,17 @@ export function runSummary(run: RunView): string {
       c.name,
       String(c.pass),
       c.status,
-      c.status === 'skipped' || c.status === 'blocked' || c.status === 'impossible' ? '-' : String(c.entityCount),
+      c.status === 'skipped' || c.status === 'blocked' || c.status === 'impossible'
+        ? '-'
+        : String(c.entityCount),
       duration(c.durationMs),
-      describeReason(c.reason) + (c.failedEntities.length ? ` [${c.failedEntities.slice(0, 5).map((f) => `${f.entityId}: ${f.message}`).join('; ')}${c.failedEntities.length > 5 ? '; ...' : ''}]` : ''),
+      describeReason(c.reason) +
+        (c.failedEntities.length
+          ? ` [${c.failedEntities
+              .slice(0, 5)
+              .map((f) => `${f.entityId}: ${f.message}`)
+              .join('; ')}${c.failedEntities.length > 5 ? '; ...' : ''}]`
+          : ''),
     ]);
   const head = `run ${run.runId} for ${run.date}: ${run.status}${run.durationMs !== null ? ` in ${duration(run.durationMs)}` : ''}${run.dryRun ? ' (dry run: nothing written)' : ''}${run.entityIds ? ` (restricted to ${run.entityIds.length} entities)` : ''}`;
   return `${head}\n${table(['computation', 'pass', 'status', 'entities', 'duration', 'reason'], rows)}`;
@@ -41,7 +53,10 @@ export class Progress {
   private drawnLines = 0;
   private readonly tty: boolean;
 
-  constructor(private readonly out: NodeJS.WriteStream = process.stderr, private readonly enabled = true) {
+  constructor(
+    private readonly out: NodeJS.WriteStream = process.stderr,
+    private readonly enabled = true,
+  ) {
     this.tty = Boolean(out.isTTY);
   }
 
@@ -54,15 +69,23 @@ export class Progress {
     if (!run) return;
     if (this.tty) {
       const now = Date.now();
-      if (now - this.lastDraw > 100 || event.type === 'ComputationCompleted' || event.type === 'RunCompleted') {
+      if (
+        now - this.lastDraw > 100 ||
+        event.type === 'ComputationCompleted' ||
+        event.type === 'RunCompleted'
+      ) {
         this.lastDraw = now;
         this.draw(run);
       }
     } else if (event.type === 'ComputationStarted') {
-      this.out.write(`  ${event.payload.computation}: running ${event.payload.entityCount} entities in ${event.payload.batchCount} batches\n`);
+      this.out.write(
+        `  ${event.payload.computation}: running ${event.payload.entityCount} entities in ${event.payload.batchCount} batches\n`,
+      );
     } else if (event.type === 'ComputationCompleted') {
       const p = event.payload;
-      this.out.write(`  ${p.computation}: ${p.status} ${describeReason(p.reason)} (${duration(p.durationMs)})\n`);
+      this.out.write(
+        `  ${p.computation}: ${p.status} ${describeReason(p.reason)} (${duration(p.durationMs)})\n`,
+      );
     }
   };
 
@@ -71,7 +94,14 @@ export class Progress {
       .sort((a, b) => a.pass - b.pass || a.name.localeCompare(b.name))
       .map((c) => {
         const done = Object.keys(c.batchesDone).length;
-        const frac = c.status === 'running' ? (c.batchCount ? done / c.batchCount : 0) : c.status === 'pending' ? 0 : 1;
+        const frac =
+          c.status === 'running'
+            ? c.batchCount
+              ? done / c.batchCount
+              : 0
+            : c.status === 'pending'
+              ? 0
+              : 1;
         const width = 24;
         const filled = Math.round(frac * width);
         const bar = `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}]`;

@@ -3,7 +3,9 @@ import { NestFactory } from '@nestjs/core';
 import { PlannerModule, SERVICE_NAME } from './app.module';
 
 export async function bootstrap() {
-  const app = await NestFactory.createApplicationContext(PlannerModule, { logger: ['error', 'warn'] });
+  const app = await NestFactory.createApplicationContext(PlannerModule, {
+    logger: ['error', 'warn'],
+  });
   app.enableShutdownHooks();
   process.stderr.write(`almanac ${SERVICE_NAME}: started (shell only; see README "Services")\n`);
   return app;
@@ -11,7 +13,9 @@ export async function bootstrap() {
 
 if (require.main === module) {
   bootstrap().catch((e) => {
-    process.stderr.write(`almanac ${SERVICE_NAME}: ${e instanceof Error ? e.message : String(e)}\n`);
+    process.stderr.write(
+      `almanac ${SERVICE_NAME}: ${e instanceof Error ? e.message : String(e)}\n`,
+    );
     process.exitCode = 1;
   });
 }

@@ -1,4 +1,10 @@
-import { EVENT_TYPES, exportJsonSchemas, InvalidEventError, makeEvent, parseEnvelope } from './index';
+import {
+  EVENT_TYPES,
+  exportJsonSchemas,
+  InvalidEventError,
+  makeEvent,
+  parseEnvelope,
+} from './index';
 
 const base = {
   eventId: 'RunRequested:r1',
@@ -11,15 +17,19 @@ const base = {
 
 describe('event catalog', () => {
   it('builds a valid event and fills payload defaults', () => {
-    const e = makeEvent({ ...base, type: 'RunRequested', payload: { runId: 'r1', date: '2026-01-15' } });
+    const e = makeEvent({
+      ...base,
+      type: 'RunRequested',
+      payload: { runId: 'r1', date: '2026-01-15' },
+    });
     expect(e.schemaVersion).toBe(1);
     expect(e.payload).toMatchObject({ targets: [], force: false, dryRun: false });
   });
 
   it('rejects a bad payload with the zod issues, naming the field', () => {
-    expect(() => makeEvent({ ...base, type: 'RunRequested', payload: { runId: 'r1', date: '2026-02-30' } })).toThrow(
-      /RunRequested payload invalid: date: not a calendar date/,
-    );
+    expect(() =>
+      makeEvent({ ...base, type: 'RunRequested', payload: { runId: 'r1', date: '2026-02-30' } }),
+    ).toThrow(/RunRequested payload invalid: date: not a calendar date/);
     try {
       parseEnvelope({ ...base, type: 'PassReady', schemaVersion: 1, payload: { runId: 'r1' } });
       fail('expected an error');
@@ -32,9 +42,16 @@ describe('event catalog', () => {
   });
 
   it('rejects an unknown type and an unknown schema version', () => {
-    expect(() => parseEnvelope({ ...base, type: 'Nope', schemaVersion: 1, payload: {} })).toThrow(/unknown event type "Nope"/);
+    expect(() => parseEnvelope({ ...base, type: 'Nope', schemaVersion: 1, payload: {} })).toThrow(
+      /unknown event type "Nope"/,
+    );
     expect(() =>
-      parseEnvelope({ ...base, type: 'RunRequested', schemaVersion: 9, payload: { runId: 'r1', date: '2026-01-15' } }),
+      parseEnvelope({
+        ...base,
+        type: 'RunRequested',
+        schemaVersion: 9,
+        payload: { runId: 'r1', date: '2026-01-15' },
+      }),
     ).toThrow(/unsupported schemaVersion 9/);
   });
 
@@ -42,6 +59,8 @@ describe('event catalog', () => {
     const schemas = exportJsonSchemas() as Record<string, { properties: Record<string, unknown> }>;
     expect(Object.keys(schemas).sort()).toEqual([...EVENT_TYPES].sort());
     expect(schemas.BatchDone.properties.payload).toBeDefined();
-    expect(schemas.BatchDone.properties.type).toEqual(expect.objectContaining({ const: 'BatchDone' }));
+    expect(schemas.BatchDone.properties.type).toEqual(
+      expect.objectContaining({ const: 'BatchDone' }),
+    );
   });
 });

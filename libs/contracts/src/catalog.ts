@@ -46,7 +46,10 @@ function formatIssues(issues: z.core.$ZodIssue[]): string {
 export function parseEnvelope(input: unknown): Envelope {
   const base = EnvelopeBase.safeParse(input);
   if (!base.success) {
-    throw new InvalidEventError(`invalid envelope: ${formatIssues(base.error.issues)}`, base.error.issues);
+    throw new InvalidEventError(
+      `invalid envelope: ${formatIssues(base.error.issues)}`,
+      base.error.issues,
+    );
   }
   const entry = (EventCatalog as Record<string, (typeof EventCatalog)[EventType]>)[base.data.type];
   if (!entry) {

@@ -39,7 +39,11 @@ export const Reason = z.discriminatedUnion('code', [
     dependencies: z.array(z.object({ name: z.string(), status: Status })),
   }),
   z.object({ code: z.literal('mandatory-table-empty'), table: z.string(), window: DateWindow }),
-  z.object({ code: z.literal('entity-failures'), failed: z.number().int(), total: z.number().int() }),
+  z.object({
+    code: z.literal('entity-failures'),
+    failed: z.number().int(),
+    total: z.number().int(),
+  }),
   z.object({ code: z.literal('circuit-open'), message: z.string() }),
   z.object({ code: z.literal('timeout'), message: z.string() }),
   z.object({ code: z.literal('error'), message: z.string() }),

@@ -18,7 +18,8 @@ export const eventIds = {
     `BatchRequested:${runId}:${c}:${attempt}:${batch}:${retry}`,
   batchDone: (runId: string, c: string, attempt: number, batch: number, retry = 0) =>
     `BatchDone:${runId}:${c}:${attempt}:${batch}:${retry}`,
-  circuitOpened: (runId: string, c: string, attempt: number) => `CircuitOpened:${runId}:${c}:${attempt}`,
+  circuitOpened: (runId: string, c: string, attempt: number) =>
+    `CircuitOpened:${runId}:${c}:${attempt}`,
   computationCompleted: (runId: string, c: string) => `ComputationCompleted:${runId}:${c}`,
   runCompleted: (runId: string) => `RunCompleted:${runId}`,
 };

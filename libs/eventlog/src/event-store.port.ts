@@ -30,7 +30,11 @@ export interface AppendResult {
  *   version, it throws WrongExpectedVersionError and records nothing.
  */
 export interface EventStore {
-  append(streamId: string, events: Envelope[], opts?: { expectedVersion?: ExpectedVersion }): Promise<AppendResult>;
+  append(
+    streamId: string,
+    events: Envelope[],
+    opts?: { expectedVersion?: ExpectedVersion },
+  ): Promise<AppendResult>;
   readStream(streamId: string, opts?: { fromVersion?: number }): Promise<StoredEvent[]>;
   /** events in global order, strictly after `after` (from the start when absent), at most `limit` */
   readAll(opts?: { after?: string; limit?: number }): Promise<StoredEvent[]>;

@@ -147,6 +147,23 @@ describe('dispatchBatches', () => {
     expect(outcome.batchErrors.map((e) => e.batch)).toEqual([0, 1, 5, 6, 10, 11, 15, 16]);
   });
 
+  it('opens at exactly 30 % (6 failed of 20 calls), not only above it', async () => {
+    const failing = new Set([0, 1, 2, 3, 4, 19]);
+    let sends = 0;
+    const outcome = await dispatchBatches({
+      batches: batchesOf(40),
+      maxInFlight: 1,
+      settings: { ...settings, retries: 0 },
+      send: async (b) => {
+        sends++;
+        if (failing.has(b.batch)) throw new Error(`worker error on batch ${b.batch}`);
+        return ok(b);
+      },
+    });
+    expect(sends).toBe(20);
+    expect(outcome.circuitOpen).toMatchObject({ calls: 20, failures: 6 });
+  });
+
   it('does not open the breaker for PermanentBatchError, and does not retry it', async () => {
     const sends: Array<[number, number]> = [];
     const outcome = await dispatchBatches({

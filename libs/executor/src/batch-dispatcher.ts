@@ -103,11 +103,14 @@ export async function dispatchBatches(opts: {
           if ((err as { permanent?: boolean })?.permanent) break;
         }
       }
-      if (lastError !== null && !outcome.circuitOpen) outcome.batchErrors.push({ batch: b.batch, message: lastError });
+      if (lastError !== null && !outcome.circuitOpen)
+        outcome.batchErrors.push({ batch: b.batch, message: lastError });
     }
   };
   try {
-    await Promise.all(Array.from({ length: Math.max(1, Math.min(opts.maxInFlight, opts.batches.length)) }, worker));
+    await Promise.all(
+      Array.from({ length: Math.max(1, Math.min(opts.maxInFlight, opts.batches.length)) }, worker),
+    );
   } finally {
     breaker.shutdown();
   }

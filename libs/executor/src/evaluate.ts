@@ -25,7 +25,11 @@ export interface EvaluateInput {
   /** set when the run is restricted to some entities */
   scopedEntityIds: string[] | null;
   /** each dependency's decision in this run and its result hash */
-  dependencies: Array<{ name: string; status: Status | 'pending' | 'running'; resultHash: string | null }>;
+  dependencies: Array<{
+    name: string;
+    status: Status | 'pending' | 'running';
+    resultHash: string | null;
+  }>;
   inputs: RequiredInput[];
   isHistorical: boolean;
   previousResultHash: string | null;
@@ -35,7 +39,14 @@ export interface EvaluateInput {
 export type Evaluation =
   | { kind: 'blocked'; status: 'blocked'; reason: Reason }
   | { kind: 'impossible'; status: 'impossible'; reason: Reason }
-  | { kind: 'skipped'; status: 'skipped'; reason: Reason; compositeHash: string; hashParts: HashParts; resultHash: string | null }
+  | {
+      kind: 'skipped';
+      status: 'skipped';
+      reason: Reason;
+      compositeHash: string;
+      hashParts: HashParts;
+      resultHash: string | null;
+    }
   | { kind: 'failed'; status: 'failed'; reason: Reason }
   | { kind: 'run'; reason: Reason; compositeHash: string; hashParts: HashParts };
 
@@ -76,7 +87,9 @@ export function evaluateComputation(input: EvaluateInput): Evaluation {
     epoch: input.epoch,
     inputs: Object.fromEntries(input.inputs.map((i) => [i.table, i.digest])),
     dependencies: Object.fromEntries(
-      [...input.dependencies].sort((a, b) => a.name.localeCompare(b.name)).map((d) => [d.name, d.resultHash]),
+      [...input.dependencies]
+        .sort((a, b) => a.name.localeCompare(b.name))
+        .map((d) => [d.name, d.resultHash]),
     ),
     previous: input.isHistorical ? input.previousResultHash : null,
     scope: input.scopedEntityIds ? scopeDigest(input.scopedEntityIds) : null,

@@ -7,7 +7,12 @@ import {
   type Reason,
   type Status,
 } from '@almanac/contracts';
-import { runProjection, type ComputationRunView, type RunView, type RunsView } from '@almanac/projections';
+import {
+  runProjection,
+  type ComputationRunView,
+  type RunView,
+  type RunsView,
+} from '@almanac/projections';
 import type { Evaluation } from './evaluate';
 
 export const EXECUTOR = 'executor';
@@ -19,7 +24,11 @@ export interface ExecutorSettings {
   leaseMs: number;
 }
 
-export const DEFAULT_EXECUTOR_SETTINGS: ExecutorSettings = { batchSize: 1000, maxInFlight: 100, leaseMs: 60 * 60 * 1000 };
+export const DEFAULT_EXECUTOR_SETTINGS: ExecutorSettings = {
+  batchSize: 1000,
+  maxInFlight: 100,
+  leaseMs: 60 * 60 * 1000,
+};
 
 export type ExecutorCommand =
   | {
@@ -80,7 +89,13 @@ export interface BatchesOutcome {
   circuitOpen: string | null;
 }
 
-const TERMINAL: ReadonlySet<string> = new Set<Status>(['completed', 'skipped', 'blocked', 'impossible', 'failed']);
+const TERMINAL: ReadonlySet<string> = new Set<Status>([
+  'completed',
+  'skipped',
+  'blocked',
+  'impossible',
+  'failed',
+]);
 
 function ms(from: string, to: string): number {
   return Math.max(0, Date.parse(to) - Date.parse(from));
@@ -179,7 +194,13 @@ export const executorDecider = {
             streamId: streams.computation(run.runId, c.name),
             causationId: eventIds.computationStarted(run.runId, c.name, c.attempt),
             type: 'BatchRequested',
-            eventId: eventIds.batchRequested(run.runId, c.name, c.attempt, command.batch, command.retry),
+            eventId: eventIds.batchRequested(
+              run.runId,
+              c.name,
+              c.attempt,
+              command.batch,
+              command.retry,
+            ),
             payload: {
               runId: run.runId,
               date: run.date,
@@ -242,7 +263,12 @@ export const executorDecider = {
               compositeHash: c.compositeHash,
               hashParts: c.hashParts,
               resultHash: status === 'completed' && !run.dryRun ? command.resultHash : null,
-              entities: { total, succeeded: Math.max(0, o.processed - failed), failed, saved: o.saved },
+              entities: {
+                total,
+                succeeded: Math.max(0, o.processed - failed),
+                failed,
+                saved: o.saved,
+              },
               failedEntities: o.failures.slice(0, MAX_FAILED_ENTITIES_REPORTED),
               scoped: c.scoped,
               dryRun: run.dryRun,
@@ -263,15 +289,23 @@ export const executorDecider = {
 };
 
 /** Why a started computation failed, or null when it completed (entity failures within tolerance). */
-export function completionFailure(o: BatchesOutcome, total: number, failureTolerance: number): Reason | null {
+export function completionFailure(
+  o: BatchesOutcome,
+  total: number,
+  failureTolerance: number,
+): Reason | null {
   if (o.circuitOpen !== null) return { code: 'circuit-open', message: o.circuitOpen };
   if (o.batchErrors.length > 0) {
     const first = o.batchErrors[0];
     const where = first.batch >= 0 ? `batch ${first.batch}: ` : '';
-    return { code: 'error', message: `${o.batchErrors.length} batch(es) failed after retries; ${where}${first.message}` };
+    return {
+      code: 'error',
+      message: `${o.batchErrors.length} batch(es) failed after retries; ${where}${first.message}`,
+    };
   }
   const failed = o.failures.length;
-  if (failed > 0 && failed > failureTolerance * total) return { code: 'entity-failures', failed, total };
+  if (failed > 0 && failed > failureTolerance * total)
+    return { code: 'entity-failures', failed, total };
   return null;
 }
 
@@ -294,12 +328,24 @@ function advance(run: RunView, causationId: string, now: string): Envelope[] {
         ...base,
         type: 'PassReady',
         eventId: eventIds.passReady(run.runId, pass + 1),
-        payload: { runId: run.runId, date: run.date, pass: pass + 1, computations: run.passes[pass + 1] },
+        payload: {
+          runId: run.runId,
+          date: run.date,
+          pass: pass + 1,
+          computations: run.passes[pass + 1],
+        },
       }),
     ];
   }
-  const counts: Record<Status, number> = { completed: 0, skipped: 0, blocked: 0, impossible: 0, failed: 0 };
-  for (const c of Object.values(run.computations)) if (TERMINAL.has(c.status)) counts[c.status as Status]++;
+  const counts: Record<Status, number> = {
+    completed: 0,
+    skipped: 0,
+    blocked: 0,
+    impossible: 0,
+    failed: 0,
+  };
+  for (const c of Object.values(run.computations))
+    if (TERMINAL.has(c.status)) counts[c.status as Status]++;
   return [
     makeEvent({
       ...base,

@@ -13,12 +13,16 @@ function errorOf(value: unknown): NotSerializableError {
 
 describe('canonicalJson', () => {
   it('sorts keys recursively, inside arrays too', () => {
-    expect(canonicalJson({ b: 1, a: { d: [{ z: 1, y: 2 }], c: 'x' } })).toBe('{"a":{"c":"x","d":[{"y":2,"z":1}]},"b":1}');
+    expect(canonicalJson({ b: 1, a: { d: [{ z: 1, y: 2 }], c: 'x' } })).toBe(
+      '{"a":{"c":"x","d":[{"y":2,"z":1}]},"b":1}',
+    );
     expect(canonicalJson({ b: 1, a: 2 })).toBe(canonicalJson({ a: 2, b: 1 }));
   });
 
   it('drops undefined properties; undefined in an array is null as in JSON', () => {
-    expect(canonicalJson({ a: undefined, b: null, c: [undefined, 1] })).toBe('{"b":null,"c":[null,1]}');
+    expect(canonicalJson({ a: undefined, b: null, c: [undefined, 1] })).toBe(
+      '{"b":null,"c":[null,1]}',
+    );
     expect(canonicalJson({ a: undefined })).toBe('{}');
   });
 
@@ -26,22 +30,36 @@ describe('canonicalJson', () => {
     expect(canonicalJson([1, -0, 1.5, 1e21, 0.1 + 0.2, 'a"\n\u2028', true, false, null])).toBe(
       JSON.stringify([1, -0, 1.5, 1e21, 0.1 + 0.2, 'a"\n\u2028', true, false, null]),
     );
-    expect(canonicalJson({ at: new Date('2026-01-15T00:00:00Z') })).toBe('{"at":"2026-01-15T00:00:00.000Z"}');
+    expect(canonicalJson({ at: new Date('2026-01-15T00:00:00Z') })).toBe(
+      '{"at":"2026-01-15T00:00:00.000Z"}',
+    );
     expect(canonicalJson({ 'a b': 1, é: 2 })).toBe('{"a b":1,"é":2}');
     expect(canonicalJson(Object.assign(Object.create(null), { y: 1, x: 2 }))).toBe('{"x":2,"y":1}');
   });
 
   it.each<[string, unknown, string]>([
-    ['BigInt', { stats: { total: BigInt(1) } }, 'result is not JSON-serialisable at $.stats.total: BigInt'],
+    [
+      'BigInt',
+      { stats: { total: BigInt(1) } },
+      'result is not JSON-serialisable at $.stats.total: BigInt',
+    ],
     ['function', { f: () => 1 }, 'result is not JSON-serialisable at $.f: function'],
-    ['function in array', { list: [1, () => 1] }, 'result is not JSON-serialisable at $.list[1]: function'],
+    [
+      'function in array',
+      { list: [1, () => 1] },
+      'result is not JSON-serialisable at $.list[1]: function',
+    ],
     ['symbol', { s: Symbol('x') }, 'result is not JSON-serialisable at $.s: Symbol'],
     ['NaN', { a: [{ v: NaN }] }, 'result is not JSON-serialisable at $.a[0].v: NaN'],
     ['Infinity', { v: Infinity }, 'result is not JSON-serialisable at $.v: Infinity'],
     ['-Infinity', { v: -Infinity }, 'result is not JSON-serialisable at $.v: -Infinity'],
     ['Map', { m: new Map() }, 'result is not JSON-serialisable at $.m: Map'],
     ['Set', { 'odd key': new Set() }, 'result is not JSON-serialisable at $["odd key"]: Set'],
-    ['class instance', { x: new (class Foo {})() }, 'result is not JSON-serialisable at $.x: Foo instance'],
+    [
+      'class instance',
+      { x: new (class Foo {})() },
+      'result is not JSON-serialisable at $.x: Foo instance',
+    ],
     ['top-level undefined', undefined, 'result is not JSON-serialisable at $: undefined'],
   ])('rejects %s naming the path', (_label, value, message) => {
     expect(errorOf(value).message).toBe(message);
@@ -64,7 +82,12 @@ describe('canonicalJson', () => {
     const result = {
       totalValue: 1234.5,
       active: true,
-      positions: Array.from({ length: 10 }, (_, i) => ({ ticker: `T${i}`, qty: i, value: i * 1.5, tags: ['a', 'b'] })),
+      positions: Array.from({ length: 10 }, (_, i) => ({
+        ticker: `T${i}`,
+        qty: i,
+        value: i * 1.5,
+        tags: ['a', 'b'],
+      })),
       meta: { at: '2026-01-15', source: 'orders', nested: { a: 1, b: null } },
     };
     const n = 20_000;

@@ -61,7 +61,8 @@ function writeValue(v: unknown, key: string, ancestors: object[]): string | unde
 function writeObject(obj: object, key: string, ancestors: object[]): string | undefined {
   const toJSON = (obj as { toJSON?: unknown }).toJSON;
   if (typeof toJSON === 'function') return writeValue(toJSON.call(obj, key), key, ancestors);
-  for (let i = 0; i < ancestors.length; i++) if (ancestors[i] === obj) throw new Unserialisable('circular reference');
+  for (let i = 0; i < ancestors.length; i++)
+    if (ancestors[i] === obj) throw new Unserialisable('circular reference');
   let out: string;
   if (Array.isArray(obj)) {
     ancestors.push(obj);
@@ -143,7 +144,11 @@ export function canonicalJson(value: unknown): string {
     throw new NotSerializableError(path, e.reason, message);
   }
   if (text === undefined) {
-    throw new NotSerializableError('$', 'undefined', 'result is not JSON-serialisable at $: undefined');
+    throw new NotSerializableError(
+      '$',
+      'undefined',
+      'result is not JSON-serialisable at $: undefined',
+    );
   }
   return text;
 }

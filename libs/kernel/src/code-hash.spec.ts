@@ -40,7 +40,8 @@ function writeProject(root: string, files: Record<string, string>): void {
 
 describe('computeCodeHash', () => {
   let root: string;
-  const hashOf = async (dir = root) => (await computeCodeHash('computations/user-stats.ts', dir)).hash;
+  const hashOf = async (dir = root) =>
+    (await computeCodeHash('computations/user-stats.ts', dir)).hash;
   const edit = (rel: string, from: string, to: string) => {
     const file = path.join(root, rel);
     const text = fs.readFileSync(file, 'utf8');
@@ -68,7 +69,10 @@ describe('computeCodeHash', () => {
   it('keeps @almanac/* external even where tsconfig paths map it to a local file', async () => {
     writeProject(root, {
       'tsconfig.json': JSON.stringify({
-        compilerOptions: { baseUrl: '.', paths: { '@almanac/kernel': ['libs/kernel/src/index.ts'] } },
+        compilerOptions: {
+          baseUrl: '.',
+          paths: { '@almanac/kernel': ['libs/kernel/src/index.ts'] },
+        },
       }),
       'libs/kernel/src/index.ts': 'export class Computation {}\n',
     });
@@ -79,8 +83,16 @@ describe('computeCodeHash', () => {
 
   it('ignores comment-only and whitespace-only changes', async () => {
     const before = await hashOf();
-    edit('computations/user-stats.ts', '// per-entity statistics', '/* a different comment */\n\n// and another');
-    edit('computations/shared/layer.ts', 'return values', '   // why: explained\n    return   values');
+    edit(
+      'computations/user-stats.ts',
+      '// per-entity statistics',
+      '/* a different comment */\n\n// and another',
+    );
+    edit(
+      'computations/shared/layer.ts',
+      'return values',
+      '   // why: explained\n    return   values',
+    );
     edit('computations/rules/x.ts', 'return 1;', 'return 1 ; /* one */');
     expect(await hashOf()).toBe(before);
   });
@@ -127,7 +139,11 @@ describe('computeCodeHash', () => {
       computeCodeHash('computations/other.ts', root, cache),
     ]);
     expect(a.hash).toBe(await hashOf());
-    expect(b.files.map((f) => f.path)).toEqual(['computations/other.ts', 'computations/rules/x.ts', 'computations/shared/layer.ts']);
+    expect(b.files.map((f) => f.path)).toEqual([
+      'computations/other.ts',
+      'computations/rules/x.ts',
+      'computations/shared/layer.ts',
+    ]);
     // 4 distinct files across 6 look-ups
     expect([cache.misses, cache.hits]).toEqual([4, 2]);
     edit('computations/rules/x.ts', 'return 1;', 'return 100;');
@@ -138,7 +154,9 @@ describe('computeCodeHash', () => {
 
   it('names the file of a syntax error', async () => {
     edit('computations/shared/layer.ts', 'return values', 'return values ((');
-    await expect(computeCodeHash('computations/user-stats.ts', root)).rejects.toThrow(CodeHashError);
+    await expect(computeCodeHash('computations/user-stats.ts', root)).rejects.toThrow(
+      CodeHashError,
+    );
     await expect(computeCodeHash('computations/user-stats.ts', root)).rejects.toThrow(
       /^cannot hash computations\/user-stats\.ts: computations\/shared\/layer\.ts:3:\d+: /,
     );

@@ -67,7 +67,9 @@ export class CodeHashCache {
 const externalNonRelative: Plugin = {
   name: 'almanac-external-non-relative',
   setup(b) {
-    b.onResolve({ filter: /^[^./]/ }, (args) => (args.kind === 'entry-point' ? undefined : { path: args.path, external: true }));
+    b.onResolve({ filter: /^[^./]/ }, (args) =>
+      args.kind === 'entry-point' ? undefined : { path: args.path, external: true },
+    );
   },
 };
 
@@ -110,8 +112,15 @@ async function normalisedHash(absPath: string, displayPath: string): Promise<str
   } catch (e) {
     const errors = (e as { errors?: Message[] }).errors ?? [];
     const first = errors[0];
-    const where = first?.location ? `${displayPath}:${first.location.line}:${first.location.column + 1}` : displayPath;
-    throw new CodeHashError('syntax-error', displayPath, `cannot hash ${where}: ${first?.text ?? (e as Error).message}`, { cause: e });
+    const where = first?.location
+      ? `${displayPath}:${first.location.line}:${first.location.column + 1}`
+      : displayPath;
+    throw new CodeHashError(
+      'syntax-error',
+      displayPath,
+      `cannot hash ${where}: ${first?.text ?? (e as Error).message}`,
+      { cause: e },
+    );
   }
 }
 
@@ -120,7 +129,11 @@ async function normalisedHash(absPath: string, displayPath: string): Promise<str
  * normalised so comments and formatting do not count. Paths are relative to `projectRoot`, so
  * the hash is the same on every machine and checkout.
  */
-export async function computeCodeHash(file: string, projectRoot: string, cache?: CodeHashCache): Promise<CodeHash> {
+export async function computeCodeHash(
+  file: string,
+  projectRoot: string,
+  cache?: CodeHashCache,
+): Promise<CodeHash> {
   const root = path.resolve(projectRoot);
   const entry = path.resolve(root, file);
   const entryDisplay = path.relative(root, entry).split(path.sep).join('/');
@@ -141,10 +154,20 @@ export async function computeCodeHash(file: string, projectRoot: string, cache?:
   } catch (e) {
     const errors = (e as { errors?: Message[] }).errors ?? [];
     const first = errors[0];
-    if (!first) throw new CodeHashError('code-hash-failed', entryDisplay, `cannot hash ${entryDisplay}: ${(e as Error).message}`, { cause: e });
+    if (!first)
+      throw new CodeHashError(
+        'code-hash-failed',
+        entryDisplay,
+        `cannot hash ${entryDisplay}: ${(e as Error).message}`,
+        { cause: e },
+      );
     const { file: at, where } = locate(first, entryDisplay);
-    const code: CodeHashErrorCode = /^Could not resolve/.test(first.text) ? 'unresolved-import' : 'syntax-error';
-    throw new CodeHashError(code, at, `cannot hash ${entryDisplay}: ${where}: ${first.text}`, { cause: e });
+    const code: CodeHashErrorCode = /^Could not resolve/.test(first.text)
+      ? 'unresolved-import'
+      : 'syntax-error';
+    throw new CodeHashError(code, at, `cannot hash ${entryDisplay}: ${where}: ${first.text}`, {
+      cause: e,
+    });
   }
 
   const files = await Promise.all(

@@ -13,7 +13,9 @@ function errorOf(fn: () => unknown): ManifestError {
 
 describe('parseComputationConfig', () => {
   it('fills every default', () => {
-    expect(parseComputationConfig({ name: 'A', type: 'global', requires: { orders: {} } }, 'a.ts')).toEqual({
+    expect(
+      parseComputationConfig({ name: 'A', type: 'global', requires: { orders: {} } }, 'a.ts'),
+    ).toEqual({
       name: 'A',
       type: 'global',
       requires: { orders: { lookback: 0, mandatory: false } },
@@ -41,12 +43,20 @@ describe('parseComputationConfig', () => {
     );
     expect(c.requires.orders).toEqual({ lookback: 7, mandatory: true, dateField: 'ordered_at' });
     expect(c.schedule).toEqual({ frequency: 'weekly', time: '02:00', timezone: 'UTC' });
-    expect([c.isHistorical, c.ttlDays, c.failureTolerance, c.dependencies]).toEqual([true, 30, 0.05, ['UserDailyActive']]);
+    expect([c.isHistorical, c.ttlDays, c.failureTolerance, c.dependencies]).toEqual([
+      true,
+      30,
+      0.05,
+      ['UserDailyActive'],
+    ]);
   });
 
   it('names the computation and the bad field path', () => {
     const e = errorOf(() =>
-      parseComputationConfig({ name: 'UserStats', type: 'per-entity', requires: { orders: { lookback: '7' } } }, 'c/u.ts'),
+      parseComputationConfig(
+        { name: 'UserStats', type: 'per-entity', requires: { orders: { lookback: '7' } } },
+        'c/u.ts',
+      ),
     );
     expect(e.code).toBe('invalid-config');
     expect(e.message).toBe(
@@ -57,18 +67,31 @@ describe('parseComputationConfig', () => {
   it('rejects unknown fields at every level, with the closest valid field', () => {
     const e = errorOf(() =>
       parseComputationConfig(
-        { name: 'UserStats', type: 'global', dependecies: [], requires: { orders: { lookbak: 1 } }, schedule: { tz: 'UTC' } },
+        {
+          name: 'UserStats',
+          type: 'global',
+          dependecies: [],
+          requires: { orders: { lookbak: 1 } },
+          schedule: { tz: 'UTC' },
+        },
         'c/u.ts',
       ),
     );
     expect(e.message).toContain('computation "UserStats": invalid config: ');
     expect(e.message).toContain('dependecies: unknown field (did you mean "dependencies"?)');
-    expect(e.message).toContain('requires.orders.lookbak: unknown field (did you mean "lookback"?)');
+    expect(e.message).toContain(
+      'requires.orders.lookbak: unknown field (did you mean "lookback"?)',
+    );
     expect(e.message).toContain('schedule.tz: unknown field');
   });
 
   it('uses `where` when the name is missing, and lists every bad field', () => {
-    const e = errorOf(() => parseComputationConfig({ type: 'sometimes', ttlDays: 0, failureTolerance: 1.5 }, 'computations/x.ts'));
+    const e = errorOf(() =>
+      parseComputationConfig(
+        { type: 'sometimes', ttlDays: 0, failureTolerance: 1.5 },
+        'computations/x.ts',
+      ),
+    );
     expect(e.message).toMatch(/^computations\/x\.ts: invalid config: /);
     expect(e.message).toContain('name: required, expected string');
     expect(e.message).toContain('type: expected one of "global"|"per-entity"');
@@ -81,11 +104,14 @@ describe('parseComputationConfig', () => {
     expect(() => parseComputationConfig({ name: '1abc', type: 'global' }, 'x.ts')).toThrow(
       'computation "1abc": invalid config: name: expected a name matching /^[A-Za-z][A-Za-z0-9_]*$/',
     );
-    expect(() => parseComputationConfig({ name: 'A', type: 'global', schedule: { time: '24:00' } }, 'x.ts')).toThrow(
-      'computation "A": invalid config: schedule.time: expected a time as HH:MM',
-    );
-    expect(() => parseComputationConfig({ name: 'A', type: 'global', requires: { t: { lookback: -1 } } }, 'x.ts')).toThrow(
-      'requires.t.lookback: Too small',
-    );
+    expect(() =>
+      parseComputationConfig({ name: 'A', type: 'global', schedule: { time: '24:00' } }, 'x.ts'),
+    ).toThrow('computation "A": invalid config: schedule.time: expected a time as HH:MM');
+    expect(() =>
+      parseComputationConfig(
+        { name: 'A', type: 'global', requires: { t: { lookback: -1 } } },
+        'x.ts',
+      ),
+    ).toThrow('requires.t.lookback: Too small');
   });
 });

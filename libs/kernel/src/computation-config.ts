@@ -22,7 +22,9 @@ const Schedule = z.strictObject({
 
 /** The config a computation's static getConfig() returns (DESIGN §1 and appendix). */
 export const ComputationConfigSchema = z.strictObject({
-  name: z.string().regex(/^[A-Za-z][A-Za-z0-9_]*$/, 'expected a name matching /^[A-Za-z][A-Za-z0-9_]*$/'),
+  name: z
+    .string()
+    .regex(/^[A-Za-z][A-Za-z0-9_]*$/, 'expected a name matching /^[A-Za-z][A-Za-z0-9_]*$/'),
   type: z.enum(['global', 'per-entity']),
   requires: z.record(z.string().min(1), TableRequirement).default({}),
   dependencies: z.array(z.string().min(1)).default([]),
@@ -49,7 +51,12 @@ function pathText(path: PropertyKey[]): string {
 function formatIssue(issue: z.core.$ZodIssue): string[] {
   if (issue.code === 'unrecognized_keys') {
     // Field names the user misspelt: name each one with the closest valid field.
-    const parentKey = issue.path.length === 0 ? '' : issue.path[0] === 'requires' ? 'requires' : String(issue.path[0]);
+    const parentKey =
+      issue.path.length === 0
+        ? ''
+        : issue.path[0] === 'requires'
+          ? 'requires'
+          : String(issue.path[0]);
     const known = KNOWN_FIELDS[parentKey] ?? [];
     return issue.keys.map(
       (k) => `${pathText([...issue.path, k])}: unknown field${didYouMean(closestNames(k, known))}`,

@@ -1,4 +1,10 @@
-import { Computation, type ComputationContext, type LogLine, isComputationClass, runWithLogContext } from './computation';
+import {
+  Computation,
+  type ComputationContext,
+  type LogLine,
+  isComputationClass,
+  runWithLogContext,
+} from './computation';
 
 class Greeter extends Computation {
   static override getConfig() {
@@ -30,8 +36,9 @@ describe('Computation', () => {
     const instance = new Greeter();
     const results = await Promise.all(
       ['e1', 'e2'].map((id) =>
-        runWithLogContext({ computation: 'Greeter', entityId: id, sink: (l) => lines.push(l) }, () =>
-          instance.process(ctxFor(id)),
+        runWithLogContext(
+          { computation: 'Greeter', entityId: id, sink: (l) => lines.push(l) },
+          () => instance.process(ctxFor(id)),
         ),
       ),
     );

@@ -72,7 +72,9 @@ export abstract class Computation {
   abstract process(ctx: ComputationContext): Promise<unknown>;
 
   protected log(level: LogLevel, message: string): void {
-    const ctx = (this as unknown as Record<symbol, LogContext | undefined>)[ENTITY_LOG] ?? logContext.getStore();
+    const ctx =
+      (this as unknown as Record<symbol, LogContext | undefined>)[ENTITY_LOG] ??
+      logContext.getStore();
     if (ctx) {
       ctx.sink({ level, computation: ctx.computation, entityId: ctx.entityId, message });
       return;

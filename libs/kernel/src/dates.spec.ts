@@ -20,6 +20,8 @@ describe('dates (UTC)', () => {
     expect(isValidDate('2026-02-30')).toBe(false);
     expect(isValidDate('2026-1-5')).toBe(false);
     expect(() => addDays('2026-13-01', 1)).toThrow(InvalidDateError);
-    expect(() => addDays('nope', 1)).toThrow('invalid date "nope": expected a calendar date as YYYY-MM-DD');
+    expect(() => addDays('nope', 1)).toThrow(
+      'invalid date "nope": expected a calendar date as YYYY-MM-DD',
+    );
   });
 });

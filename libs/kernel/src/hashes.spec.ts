@@ -24,7 +24,9 @@ describe('hashes', () => {
   });
 
   it('resultDigest ignores key order and undefined properties', () => {
-    expect(resultDigest({ a: 1, b: { c: 2 } })).toBe(resultDigest({ b: { c: 2 }, a: 1, z: undefined }));
+    expect(resultDigest({ a: 1, b: { c: 2 } })).toBe(
+      resultDigest({ b: { c: 2 }, a: 1, z: undefined }),
+    );
     expect(resultDigest({ a: 1 })).toBe(sha256('{"a":1}'));
     expect(resultDigest({ a: 1 })).not.toBe(resultDigest({ a: 2 }));
   });
@@ -62,7 +64,9 @@ describe('hashes', () => {
 
     it('gives the documented fixed hash for an empty list', () => {
       expect(combineResultHashes([])).toBe(EMPTY_RESULT_HASH);
-      expect(EMPTY_RESULT_HASH).toBe('e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855');
+      expect(EMPTY_RESULT_HASH).toBe(
+        'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855',
+      );
     });
   });
 
@@ -70,7 +74,9 @@ describe('hashes', () => {
     const h = compositeHash(parts);
     expect(compositeHash({ ...parts, inputs: { users: 'f2', orders: 'f1' } })).toBe(h);
     expect(compositeHash({ ...parts, previous: 'p' })).not.toBe(h);
-    expect(compositeHash({ ...parts, dependencies: { MarketStats: 'r1', UserDailyActive: 'r2' } })).not.toBe(h);
+    expect(
+      compositeHash({ ...parts, dependencies: { MarketStats: 'r1', UserDailyActive: 'r2' } }),
+    ).not.toBe(h);
   });
 
   it('scopeDigest ignores order and duplicates', () => {
@@ -95,9 +101,12 @@ describe('hashes', () => {
         'inputs.prices',
         'inputs.users',
       ]);
-      expect(diffHashParts(parts, { ...parts, dependencies: { MarketStats: 'r1', UserDailyActive: 'r5' } })).toEqual([
-        'dependencies.UserDailyActive',
-      ]);
+      expect(
+        diffHashParts(parts, {
+          ...parts,
+          dependencies: { MarketStats: 'r1', UserDailyActive: 'r5' },
+        }),
+      ).toEqual(['dependencies.UserDailyActive']);
       expect(diffHashParts(parts, { ...parts, dependencies: { MarketStats: 'r1' } })).toEqual([
         'dependencies.UserDailyActive',
       ]);
@@ -105,7 +114,13 @@ describe('hashes', () => {
 
     it('names previous and scope, all in a fixed order', () => {
       expect(
-        diffHashParts(parts, { ...parts, code: 'x', previous: 'p1', scope: 's1', inputs: { orders: 'f1' } }),
+        diffHashParts(parts, {
+          ...parts,
+          code: 'x',
+          previous: 'p1',
+          scope: 's1',
+          inputs: { orders: 'f1' },
+        }),
       ).toEqual(['code', 'inputs.users', 'previous', 'scope']);
     });
   });

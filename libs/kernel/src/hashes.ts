@@ -42,7 +42,11 @@ export function scopeDigest(entityIds: string[]): string {
   return sha256(canonicalJson(ids));
 }
 
-function diffRecord(prefix: string, prev: Record<string, unknown>, next: Record<string, unknown>): string[] {
+function diffRecord(
+  prefix: string,
+  prev: Record<string, unknown>,
+  next: Record<string, unknown>,
+): string[] {
   const names = [...new Set([...Object.keys(prev), ...Object.keys(next)])].sort();
   return names
     .filter((n) => !(n in prev) || !(n in next) || prev[n] !== next[n])

@@ -29,5 +29,11 @@ export {
   scopeDigest,
   diffHashParts,
 } from './hashes';
-export { type CodeHash, type CodeHashErrorCode, CodeHashCache, CodeHashError, computeCodeHash } from './code-hash';
+export {
+  type CodeHash,
+  type CodeHashErrorCode,
+  CodeHashCache,
+  CodeHashError,
+  computeCodeHash,
+} from './code-hash';
 export { addDays, windowFor, previousDate, isValidDate, InvalidDateError } from './dates';

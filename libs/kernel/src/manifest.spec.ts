@@ -2,7 +2,11 @@ import { Computation, type ComputationClass } from './computation';
 import { buildManifest, selectComputations } from './manifest';
 import { ManifestError } from './manifest-error';
 
-function comp(name: string, dependencies: string[] = [], extra: Record<string, unknown> = {}): ComputationClass {
+function comp(
+  name: string,
+  dependencies: string[] = [],
+  extra: Record<string, unknown> = {},
+): ComputationClass {
   return class extends Computation {
     static override getConfig() {
       return { name, type: 'per-entity', dependencies, ...extra };
@@ -14,7 +18,10 @@ function comp(name: string, dependencies: string[] = [], extra: Record<string, u
 }
 
 function defs(spec: Record<string, string[]>) {
-  return Object.entries(spec).map(([name, deps]) => ({ ctor: comp(name, deps), file: `computations/${name}.ts` }));
+  return Object.entries(spec).map(([name, deps]) => ({
+    ctor: comp(name, deps),
+    file: `computations/${name}.ts`,
+  }));
 }
 
 function errorOf(fn: () => unknown): ManifestError {
@@ -62,7 +69,9 @@ describe('buildManifest', () => {
   it('names an unknown dependency with the closest name', () => {
     const e = errorOf(() => buildManifest(defs({ Users: [], A: ['Userz'] })));
     expect(e.code).toBe('unknown-dependency');
-    expect(e.message).toBe('computation "A" depends on unknown computation "Userz" (did you mean "Users"?)');
+    expect(e.message).toBe(
+      'computation "A" depends on unknown computation "Userz" (did you mean "Users"?)',
+    );
   });
 
   it('omits the hint when nothing is close', () => {
@@ -78,18 +87,26 @@ describe('buildManifest', () => {
       ]),
     );
     expect(e.code).toBe('duplicate-name');
-    expect(e.message).toBe('duplicate computation name "A" in computations/a.ts and computations/a-copy.ts');
+    expect(e.message).toBe(
+      'duplicate computation name "A" in computations/a.ts and computations/a-copy.ts',
+    );
   });
 
   it('surfaces an invalid config with the computation name', () => {
-    const e = errorOf(() => buildManifest([{ ctor: comp('A', [], { ttlDays: 'forever' }), file: 'a.ts' }]));
+    const e = errorOf(() =>
+      buildManifest([{ ctor: comp('A', [], { ttlDays: 'forever' }), file: 'a.ts' }]),
+    );
     expect(e.code).toBe('invalid-config');
-    expect(e.message).toBe('computation "A": invalid config: ttlDays: expected number, received string');
+    expect(e.message).toBe(
+      'computation "A": invalid config: ttlDays: expected number, received string',
+    );
   });
 });
 
 describe('selectComputations', () => {
-  const m = buildManifest(defs({ D: ['B', 'C'], C: ['A'], B: ['A'], A: [], Other: [], Leaf: ['Other'] }));
+  const m = buildManifest(
+    defs({ D: ['B', 'C'], C: ['A'], B: ['A'], A: [], Other: [], Leaf: ['Other'] }),
+  );
 
   it('selects everything, ordered by (pass, name), for no targets', () => {
     expect(selectComputations(m, [])).toEqual(['A', 'Other', 'B', 'C', 'Leaf', 'D']);

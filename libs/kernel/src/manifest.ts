@@ -28,13 +28,21 @@ export function buildManifest(defs: Array<{ ctor: ComputationClass; file: string
   const entries = new Map<string, ManifestEntry>();
   for (const { ctor, file } of defs) {
     if (!isComputationClass(ctor)) {
-      throw new ManifestError('not-a-computation', `${file}: export is not a Computation class (needs static getConfig() and process())`, { file });
+      throw new ManifestError(
+        'not-a-computation',
+        `${file}: export is not a Computation class (needs static getConfig() and process())`,
+        { file },
+      );
     }
     let raw: unknown;
     try {
       raw = ctor.getConfig();
     } catch (e) {
-      throw new ManifestError('invalid-config', `${file}: getConfig() threw: ${(e as Error).message}`, { file });
+      throw new ManifestError(
+        'invalid-config',
+        `${file}: getConfig() threw: ${(e as Error).message}`,
+        { file },
+      );
     }
     const config = parseComputationConfig(raw, file);
     const existing = entries.get(config.name);
@@ -111,7 +119,9 @@ function findCycle(unplaced: string[], entries: Map<string, ManifestEntry>): str
   while (!seenAt.has(node)) {
     seenAt.set(node, path.length);
     path.push(node);
-    const deps = [...new Set(entries.get(node)!.config.dependencies)].filter((d) => pending.has(d)).sort(byName);
+    const deps = [...new Set(entries.get(node)!.config.dependencies)]
+      .filter((d) => pending.has(d))
+      .sort(byName);
     node = deps[0];
   }
   const loop = path.slice(seenAt.get(node));
@@ -150,5 +160,7 @@ export function selectComputations(manifest: Manifest, targets: string[]): strin
       stack.push(...manifest.entries.get(name)!.config.dependencies);
     }
   }
-  return [...selected].sort((a, b) => manifest.entries.get(a)!.pass - manifest.entries.get(b)!.pass || byName(a, b));
+  return [...selected].sort(
+    (a, b) => manifest.entries.get(a)!.pass - manifest.entries.get(b)!.pass || byName(a, b),
+  );
 }

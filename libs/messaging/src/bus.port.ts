@@ -36,7 +36,12 @@ export interface Subscription {
  */
 export interface Bus {
   publish(topic: string, messages: OutgoingMessage[]): Promise<string[]>;
-  subscribe(topic: string, subscription: string, handler: MessageHandler, opts?: SubscribeOptions): Promise<Subscription>;
+  subscribe(
+    topic: string,
+    subscription: string,
+    handler: MessageHandler,
+    opts?: SubscribeOptions,
+  ): Promise<Subscription>;
   close(): Promise<void>;
 }
 

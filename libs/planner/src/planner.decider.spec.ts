@@ -21,8 +21,16 @@ const planned = (name: string, pass: number, dependencies: string[] = []): Plann
   codeHash: `code-${name}`,
   codeFiles: {},
 });
-const spec = specificationFor<PlanRun, Envelope, ReturnType<typeof plannerDecider.initialState>>(plannerDecider);
-const cmd = (selection: PlanRun['selection']): PlanRun => ({ type: 'PlanRun', request, selection, epoch: '1', now });
+const spec = specificationFor<PlanRun, Envelope, ReturnType<typeof plannerDecider.initialState>>(
+  plannerDecider,
+);
+const cmd = (selection: PlanRun['selection']): PlanRun => ({
+  type: 'PlanRun',
+  request,
+  selection,
+  epoch: '1',
+  now,
+});
 
 describe('planner', () => {
   it('plans the selection by passes, with no empty pass, and makes pass 0 ready', () => {
@@ -47,7 +55,13 @@ describe('planner', () => {
   it('rejects a request for an unknown computation with the reason', () => {
     spec
       .given([])
-      .when(cmd({ ok: false, code: 'unknown-computation', message: 'unknown computation "Cx" (did you mean "C"?)' }))
+      .when(
+        cmd({
+          ok: false,
+          code: 'unknown-computation',
+          message: 'unknown computation "Cx" (did you mean "C"?)',
+        }),
+      )
       .then((events) => {
         expect(events).toHaveLength(1);
         expect(events[0]).toMatchObject({
@@ -58,7 +72,13 @@ describe('planner', () => {
   });
 
   it('does nothing for a redelivered request that was already planned', () => {
-    const first = plannerDecider.decide(cmd({ ok: true, computations: [planned('A', 0)] }), plannerDecider.initialState());
-    spec.given(first).when(cmd({ ok: true, computations: [planned('A', 0)] })).then([]);
+    const first = plannerDecider.decide(
+      cmd({ ok: true, computations: [planned('A', 0)] }),
+      plannerDecider.initialState(),
+    );
+    spec
+      .given(first)
+      .when(cmd({ ok: true, computations: [planned('A', 0)] }))
+      .then([]);
   });
 });

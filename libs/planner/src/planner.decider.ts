@@ -11,7 +11,11 @@ export const PLANNER = 'planner';
 /** What the planner shell resolved for a request: the selected computations or why there are none. */
 export type Selection =
   | { ok: true; computations: PlannedComputation[] }
-  | { ok: false; code: 'unknown-computation' | 'invalid-manifest' | 'invalid-request'; message: string };
+  | {
+      ok: false;
+      code: 'unknown-computation' | 'invalid-manifest' | 'invalid-request';
+      message: string;
+    };
 
 export interface PlanRun {
   type: 'PlanRun';

@@ -52,7 +52,12 @@ export const decisionProjection: Projection<DecisionsView> = {
       durationMs: p.durationMs,
     };
     const key = hashKey(p.computation, p.date);
-    const entry = (view[key] ??= { computation: p.computation, date: p.date, latest: decision, history: [] });
+    const entry = (view[key] ??= {
+      computation: p.computation,
+      date: p.date,
+      latest: decision,
+      history: [],
+    });
     entry.latest = decision;
     entry.history.push(decision);
     return view;

@@ -3,7 +3,10 @@ import type { Projection } from './projection';
 
 /** The slice of the event log a projection runner reads (EventStore satisfies it). */
 export interface LogReader {
-  readAll(opts?: { after?: string; limit?: number }): Promise<Array<Envelope & { position: string }>>;
+  readAll(opts?: {
+    after?: string;
+    limit?: number;
+  }): Promise<Array<Envelope & { position: string }>>;
 }
 
 /**
@@ -38,7 +41,8 @@ export class ProjectionRunner<Views extends Record<string, unknown>> {
       const page = await this.log.readAll({ after: this.position, limit: this.pageSize });
       for (const event of page) {
         for (const [k, p, types] of handled) {
-          if (types.has(event.type)) (this.views as Record<keyof Views, unknown>)[k] = p.evolve(this.views[k], event);
+          if (types.has(event.type))
+            (this.views as Record<keyof Views, unknown>)[k] = p.evolve(this.views[k], event);
         }
         this.position = event.position;
       }

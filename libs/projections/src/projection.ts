@@ -8,7 +8,11 @@ export interface Projection<View> {
   evolve(view: View, event: Envelope): View;
 }
 
-export function fold<View>(projection: Projection<View>, events: Iterable<Envelope>, view = projection.initial()): View {
+export function fold<View>(
+  projection: Projection<View>,
+  events: Iterable<Envelope>,
+  view = projection.initial(),
+): View {
   const handled = new Set<string>(projection.handles);
   for (const e of events) if (handled.has(e.type)) view = projection.evolve(view, e);
   return view;

@@ -6,7 +6,12 @@ import { createSqliteEventStore, type EventStore } from '@almanac/eventlog';
 import { CodeHashCache, type LogSink } from '@almanac/kernel';
 import { createInProcessBus, deadLetterTopic, type InProcessBus } from '@almanac/messaging';
 import { fold, runProjection, type RunView } from '@almanac/projections';
-import { createDuckDbResultStore, createDuckDbWarehouse, type ResultStore, type Warehouse } from '@almanac/warehouse';
+import {
+  createDuckDbResultStore,
+  createDuckDbWarehouse,
+  type ResultStore,
+  type Warehouse,
+} from '@almanac/warehouse';
 import { EventPublisher } from './event-publisher';
 import { ExecutorService } from './executor.service';
 import { loadProject, type LoadedProject } from './load-computations';
@@ -64,25 +69,77 @@ export class EmbeddedEngine {
   static async open(opts: EngineOptions): Promise<EmbeddedEngine> {
     const clock = opts.clock ?? (() => new Date());
     const paths = projectPaths(opts.root, opts.config);
-    const project = await loadProject(opts.root, paths.computationsDir, opts.config, new CodeHashCache());
+    const project = await loadProject(
+      opts.root,
+      paths.computationsDir,
+      opts.config,
+      new CodeHashCache(),
+    );
     mkdirSync(dirname(paths.eventLog), { recursive: true });
-    const warehouse = await createDuckDbWarehouse({ path: paths.warehouse, readOnly: true, schemaTtlMs: opts.config.warehouse.schemaTtlMs });
+    const warehouse = await createDuckDbWarehouse({
+      path: paths.warehouse,
+      readOnly: true,
+      schemaTtlMs: opts.config.warehouse.schemaTtlMs,
+    });
     const results = await createDuckDbResultStore({ path: paths.results });
     const store = createSqliteEventStore(paths.eventLog);
     const bus = createInProcessBus();
     const onEvent = opts.onEvent;
-    const publisher = new EventPublisher(store, bus, onEvent ? (events) => events.forEach(onEvent) : undefined);
+    const publisher = new EventPublisher(
+      store,
+      bus,
+      onEvent ? (events) => events.forEach(onEvent) : undefined,
+    );
     const owner = opts.owner ?? `embedded-${process.pid}`;
-    const planner = new PlannerService({ store, publisher, project, epoch: opts.config.epoch, clock });
-    const executor = new ExecutorService({ store, publisher, project, config: opts.config, warehouse, results, owner, clock });
-    const worker = new WorkerService({ publisher, project, config: opts.config, warehouse, results, clock, log: opts.log });
-    const engine = new EmbeddedEngine(paths, opts.config, project, store, bus, warehouse, results, publisher, executor, clock);
+    const planner = new PlannerService({
+      store,
+      publisher,
+      project,
+      epoch: opts.config.epoch,
+      clock,
+    });
+    const executor = new ExecutorService({
+      store,
+      publisher,
+      project,
+      config: opts.config,
+      warehouse,
+      results,
+      owner,
+      clock,
+    });
+    const worker = new WorkerService({
+      publisher,
+      project,
+      config: opts.config,
+      warehouse,
+      results,
+      clock,
+      log: opts.log,
+    });
+    const engine = new EmbeddedEngine(
+      paths,
+      opts.config,
+      project,
+      store,
+      bus,
+      warehouse,
+      results,
+      publisher,
+      executor,
+      clock,
+    );
 
     const subscriptions: Array<[string, string, (data: string) => Promise<void>, number]> = [
       [topics.runs, 'planner.runs', (d) => planner.onMessage(d), 4],
       [topics.passes, 'executor.passes', (d) => executor.onPassMessage(d), 8],
       [topics.batchResults, 'executor.batch-results', (d) => executor.onBatchResultMessage(d), 32],
-      [topics.batches, 'worker.batches', (d) => worker.onMessage(d), opts.config.execution.workerConcurrency],
+      [
+        topics.batches,
+        'worker.batches',
+        (d) => worker.onMessage(d),
+        opts.config.execution.workerConcurrency,
+      ],
       [topics.runs, 'engine.runs', async (d) => engine.onRunMessage(d), 4],
     ];
     for (const [topic, name, handle, concurrency] of subscriptions) {
@@ -96,7 +153,8 @@ export class EmbeddedEngine {
 
   private async onRunMessage(data: string): Promise<void> {
     const event = JSON.parse(data) as Envelope;
-    if (event.type === 'RunCompleted' || event.type === 'RunRejected') this.waiting.get(event.correlationId)?.(event);
+    if (event.type === 'RunCompleted' || event.type === 'RunRejected')
+      this.waiting.get(event.correlationId)?.(event);
   }
 
   /** Requests a run and waits for its RunCompleted (or RunRejected). */
@@ -116,7 +174,8 @@ export class EmbeddedEngine {
           runId,
           date: request.date,
           targets: request.targets ?? [],
-          entityIds: request.entityIds && request.entityIds.length > 0 ? request.entityIds : undefined,
+          entityIds:
+            request.entityIds && request.entityIds.length > 0 ? request.entityIds : undefined,
           force: request.force ?? false,
           dryRun: request.dryRun ?? false,
           requestedBy: request.requestedBy ?? 'cli',
@@ -141,7 +200,11 @@ export class EmbeddedEngine {
     const view = fold(runProjection, events);
     const planned = view[runId];
     if (!planned) throw new Error(`unknown run "${runId}"`);
-    const computationEvents = await Promise.all(Object.keys(planned.computations).map((c) => this.store.readStream(streams.computation(runId, c))));
+    const computationEvents = await Promise.all(
+      Object.keys(planned.computations).map((c) =>
+        this.store.readStream(streams.computation(runId, c)),
+      ),
+    );
     return fold(runProjection, computationEvents.flat(), view)[runId];
   }
 
@@ -153,6 +216,9 @@ export class EmbeddedEngine {
 
 /** Sortable, unique run ids: UTC time plus randomness. */
 export function newRunId(now: Date): string {
-  const t = now.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  const t = now
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z');
   return `${t}-${randomBytes(3).toString('hex')}`;
 }

@@ -51,6 +51,11 @@ export class EventPublisher {
 
 /** The envelope without the log's bookkeeping (position, version, recordedAt). */
 function stripStorage(e: Envelope): Envelope {
-  const { streamVersion: _v, position: _p, recordedAt: _r, ...envelope } = e as Envelope & Record<string, unknown>;
+  const {
+    streamVersion: _v,
+    position: _p,
+    recordedAt: _r,
+    ...envelope
+  } = e as Envelope & Record<string, unknown>;
   return envelope as Envelope;
 }

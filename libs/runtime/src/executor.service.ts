@@ -25,6 +25,7 @@ import {
   type RunsView,
 } from '@almanac/projections';
 import type { InputFingerprint, ResultStore, Warehouse } from '@almanac/warehouse';
+import { entitySetInput } from './entity-set-input';
 import type { EventPublisher } from './event-publisher';
 import type { LoadedProject } from './load-computations';
 import type { ProjectConfig } from './project-config';
@@ -55,7 +56,10 @@ export class ExecutorService {
       clock: () => Date;
     },
   ) {
-    this.projections = new ProjectionRunner(deps.store, { runs: runProjection, hashIndex: hashIndexProjection });
+    this.projections = new ProjectionRunner(deps.store, {
+      runs: runProjection,
+      hashIndex: hashIndexProjection,
+    });
   }
 
   async onPassMessage(data: string): Promise<void> {
@@ -79,8 +83,11 @@ export class ExecutorService {
     const { runId, computations } = event.payload;
     await this.projections.catchUp();
     const run = this.projections.views.runs[runId];
-    if (!run || run.status === 'completed' || run.status === 'failed' || run.status === 'rejected') return;
-    await Promise.all(computations.map((name) => this.handleComputation(runId, name, event.eventId)));
+    if (!run || run.status === 'completed' || run.status === 'failed' || run.status === 'rejected')
+      return;
+    await Promise.all(
+      computations.map((name) => this.handleComputation(runId, name, event.eventId)),
+    );
     await this.advance(runId, event.eventId);
   }
 
@@ -129,10 +136,21 @@ export class ExecutorService {
       let entities: string[] = [];
       try {
         if (!entry) throw new Error(`computation "${name}" is not in this executor's manifest`);
-        evaluation = blockedBy(c.dependencies.map((d) => ({ name: d, status: run.computations[d]?.status ?? 'blocked', resultHash: run.computations[d]?.resultHash ?? null }))) ?? (await this.evaluate(runId, name));
+        evaluation =
+          blockedBy(
+            c.dependencies.map((d) => ({
+              name: d,
+              status: run.computations[d]?.status ?? 'blocked',
+              resultHash: run.computations[d]?.resultHash ?? null,
+            })),
+          ) ?? (await this.evaluate(runId, name));
         if (evaluation.kind === 'run') entities = await this.entities(runId, entry.config.type);
       } catch (err) {
-        evaluation = { kind: 'failed', status: 'failed', reason: { code: 'error', message: errorMessage(err) } };
+        evaluation = {
+          kind: 'failed',
+          status: 'failed',
+          reason: { code: 'error', message: errorMessage(err) },
+        };
       }
       const batchSize = this.deps.config.execution.batchSize;
       const batches = planBatches(entities, batchSize);
@@ -167,12 +185,26 @@ export class ExecutorService {
         const base = this.deps.config.tables[table];
         const settings = req.dateField ? { ...base, dateField: req.dateField } : base;
         const window = windowFor(run.date, req.lookback);
-        const fp = await this.cached<InputFingerprint>(runId, `fp|${table}|${settings.dateField ?? ''}|${window.from}|${window.to}`, () =>
-          this.deps.warehouse.fingerprint(table, settings, window),
+        const fp = await this.cached<InputFingerprint>(
+          runId,
+          `fp|${table}|${settings.dateField ?? ''}|${window.from}|${window.to}`,
+          () => this.deps.warehouse.fingerprint(table, settings, window),
         );
-        return { table, mandatory: req.mandatory, window, rowCount: fp.rowCount, digest: fp.digest };
+        return {
+          table,
+          mandatory: req.mandatory,
+          window,
+          rowCount: fp.rowCount,
+          digest: fp.digest,
+        };
       }),
     );
+    if (entry.config.type === 'per-entity') {
+      const ids = await this.allEntities(runId);
+      inputs.push(
+        await this.cached(runId, 'entity-set-input', async () => entitySetInput(ids, run.date)),
+      );
+    }
     const index = this.projections.views.hashIndex;
     return evaluateComputation({
       computation: name,
@@ -187,7 +219,9 @@ export class ExecutorService {
       })),
       inputs,
       isHistorical: entry.config.isHistorical,
-      previousResultHash: entry.config.isHistorical ? (index[hashKey(name, previousDate(run.date))]?.resultHash ?? null) : null,
+      previousResultHash: entry.config.isHistorical
+        ? (index[hashKey(name, previousDate(run.date))]?.resultHash ?? null)
+        : null,
       lastCompleted: index[hashKey(name, run.date)] ?? null,
     });
   }
@@ -196,11 +230,24 @@ export class ExecutorService {
     if (type === 'global') return [GLOBAL_ENTITY];
     const run = this.projections.views.runs[runId];
     if (run.entityIds) return [...new Set(run.entityIds)].sort();
-    const { table, idField, dateField } = this.deps.config.entities;
-    return this.cached(runId, 'entities', () => this.deps.warehouse.listEntities(table, idField, run.date, dateField));
+    return this.allEntities(runId);
   }
 
-  private async execute(runId: string, name: string, attempt: number, batches: string[][]): Promise<void> {
+  /** every entity of the run's date, whatever the run's scope */
+  private allEntities(runId: string): Promise<string[]> {
+    const run = this.projections.views.runs[runId];
+    const { table, idField, dateField } = this.deps.config.entities;
+    return this.cached(runId, 'entities', () =>
+      this.deps.warehouse.listEntities(table, idField, run.date, dateField),
+    );
+  }
+
+  private async execute(
+    runId: string,
+    name: string,
+    attempt: number,
+    batches: string[][],
+  ): Promise<void> {
     const { config, results } = this.deps;
     let outcome: BatchesOutcome;
     try {
@@ -219,12 +266,26 @@ export class ExecutorService {
         circuitOpen: dispatched.circuitOpen?.message ?? null,
       };
       if (dispatched.circuitOpen) {
-        await this.decide({ type: 'OpenCircuit', runId, computation: name, attempt, ...dispatched.circuitOpen, now: this.now() });
+        await this.decide({
+          type: 'OpenCircuit',
+          runId,
+          computation: name,
+          attempt,
+          ...dispatched.circuitOpen,
+          now: this.now(),
+        });
       }
     } catch (err) {
-      outcome = { processed: 0, saved: 0, failures: [], batchErrors: [{ batch: -1, message: errorMessage(err) }], circuitOpen: null };
+      outcome = {
+        processed: 0,
+        saved: 0,
+        failures: [],
+        batchErrors: [{ batch: -1, message: errorMessage(err) }],
+        circuitOpen: null,
+      };
     } finally {
-      for (const k of this.waiters.keys()) if (k.startsWith(`${runId}|${name}|${attempt}|`)) this.waiters.delete(k);
+      for (const k of this.waiters.keys())
+        if (k.startsWith(`${runId}|${name}|${attempt}|`)) this.waiters.delete(k);
     }
     const run = this.projections.views.runs[runId];
     const c = run.computations[name];
@@ -235,7 +296,10 @@ export class ExecutorService {
         if (!run.entityIds) await results.prune(name, run.date, runId);
         resultHash = combineResultHashes(await results.hashes(name, run.date));
       } catch (err) {
-        outcome.batchErrors.push({ batch: -1, message: `could not finalise results: ${errorMessage(err)}` });
+        outcome.batchErrors.push({
+          batch: -1,
+          message: `could not finalise results: ${errorMessage(err)}`,
+        });
       }
     }
     await this.decide({
@@ -254,11 +318,28 @@ export class ExecutorService {
     return this.deps.project.manifest.entries.get(name)?.config.failureTolerance ?? 0;
   }
 
-  private async send(runId: string, name: string, attempt: number, b: PendingBatch, retry: number): Promise<BatchResult> {
+  private async send(
+    runId: string,
+    name: string,
+    attempt: number,
+    b: PendingBatch,
+    retry: number,
+  ): Promise<BatchResult> {
     const key = waiterKey(runId, name, attempt, b.batch, retry);
-    const answer = new Promise<BatchResult>((resolve, reject) => this.waiters.set(key, { resolve, reject }));
+    const answer = new Promise<BatchResult>((resolve, reject) =>
+      this.waiters.set(key, { resolve, reject }),
+    );
     const events = executorDecider.decide(
-      { type: 'RequestBatch', runId, computation: name, attempt, batch: b.batch, retry, entityIds: b.entityIds, now: this.now() },
+      {
+        type: 'RequestBatch',
+        runId,
+        computation: name,
+        attempt,
+        batch: b.batch,
+        retry,
+        entityIds: b.entityIds,
+        now: this.now(),
+      },
       this.projections.views.runs,
     );
     if (events.length === 0) {
@@ -270,7 +351,13 @@ export class ExecutorService {
   }
 }
 
-function waiterKey(runId: string, computation: string, attempt: number, batch: number, retry: number): string {
+function waiterKey(
+  runId: string,
+  computation: string,
+  attempt: number,
+  batch: number,
+  retry: number,
+): string {
   return `${runId}|${computation}|${attempt}|${batch}|${retry}`;
 }
 

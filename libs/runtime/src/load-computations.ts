@@ -22,20 +22,36 @@ export interface LoadedProject {
 /** Computation files: the .ts files at the top of the computations folder (not specs, not index). */
 export function computationFiles(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true })
-    .filter((d) => d.isFile() && d.name.endsWith('.ts') && !d.name.endsWith('.spec.ts') && !d.name.endsWith('.d.ts') && d.name !== 'index.ts')
+    .filter(
+      (d) =>
+        d.isFile() &&
+        d.name.endsWith('.ts') &&
+        !d.name.endsWith('.spec.ts') &&
+        !d.name.endsWith('.d.ts') &&
+        d.name !== 'index.ts',
+    )
     .map((d) => join(dir, d.name))
     .sort();
 }
 
 /** Loads every computation class, builds the manifest, checks tables, hashes the code. */
-export async function loadProject(root: string, computationsDir: string, config: ProjectConfig, cache = new CodeHashCache()): Promise<LoadedProject> {
+export async function loadProject(
+  root: string,
+  computationsDir: string,
+  config: ProjectConfig,
+  cache = new CodeHashCache(),
+): Promise<LoadedProject> {
   const defs: Array<{ ctor: ComputationClass; file: string }> = [];
   for (const file of computationFiles(computationsDir)) {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const mod = require(file) as Record<string, unknown>;
     const classes = Object.values(mod).filter(isComputationClass);
     if (classes.length === 0) {
-      throw new ManifestError('invalid-config', `${relative(root, file)}: exports no Computation class`, { file });
+      throw new ManifestError(
+        'invalid-config',
+        `${relative(root, file)}: exports no Computation class`,
+        { file },
+      );
     }
     for (const ctor of classes) defs.push({ ctor, file });
   }

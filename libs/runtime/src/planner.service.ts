@@ -27,7 +27,13 @@ export class PlannerService {
     const history = await store.readStream(streams.run(request.payload.runId));
     const state = history.reduce(plannerDecider.evolve, plannerDecider.initialState());
     const events = plannerDecider.decide(
-      { type: 'PlanRun', request, selection: this.select(request.payload.targets), epoch: this.deps.epoch, now: this.deps.clock().toISOString() },
+      {
+        type: 'PlanRun',
+        request,
+        selection: this.select(request.payload.targets),
+        epoch: this.deps.epoch,
+        now: this.deps.clock().toISOString(),
+      },
       state,
     );
     await publisher.publish(events);

@@ -16,7 +16,11 @@ const BreakerSettings = z
     retries: z.number().int().nonnegative().default(2),
     errorThresholdPercentage: z.number().min(1).max(100).default(30),
     volumeThreshold: z.number().int().positive().default(20),
-    rollingCountTimeoutMs: z.number().int().positive().default(10 * 60_000),
+    rollingCountTimeoutMs: z
+      .number()
+      .int()
+      .positive()
+      .default(10 * 60_000),
   })
   .strict();
 
@@ -28,11 +32,24 @@ export const ProjectConfigSchema = z
     /** where the embedded profile keeps its log and results */
     dataDir: z.string().min(1).default('.almanac'),
     warehouse: z
-      .object({ path: z.string().min(1), schemaTtlMs: z.number().int().positive().default(60 * 60_000) })
+      .object({
+        path: z.string().min(1),
+        schemaTtlMs: z
+          .number()
+          .int()
+          .positive()
+          .default(60 * 60_000),
+      })
       .strict(),
     tables: z.record(z.string(), TableSettings),
     /** where per-entity computations get their entities from */
-    entities: z.object({ table: z.string().min(1), idField: z.string().min(1), dateField: z.string().optional() }).strict(),
+    entities: z
+      .object({
+        table: z.string().min(1),
+        idField: z.string().min(1),
+        dateField: z.string().optional(),
+      })
+      .strict(),
     execution: z
       .object({
         batchSize: z.number().int().positive().default(1000),
@@ -40,7 +57,11 @@ export const ProjectConfigSchema = z
         maxInFlight: z.number().int().positive().default(100),
         /** batches a worker runs at once */
         workerConcurrency: z.number().int().positive().default(4),
-        leaseMs: z.number().int().positive().default(60 * 60_000),
+        leaseMs: z
+          .number()
+          .int()
+          .positive()
+          .default(60 * 60_000),
         breaker: BreakerSettings.default(BreakerSettings.parse({})),
       })
       .strict()
@@ -84,7 +105,8 @@ export function parseProjectConfig(raw: unknown, where = 'almanac.config.ts'): P
   if (!parsed.success) {
     const issues = parsed.error.issues.map((i) => {
       const path = i.path.join('.') || '(root)';
-      if (i.code === 'unrecognized_keys') return `${path}: unknown field(s) ${i.keys.map((k) => `"${k}"`).join(', ')}`;
+      if (i.code === 'unrecognized_keys')
+        return `${path}: unknown field(s) ${i.keys.map((k) => `"${k}"`).join(', ')}`;
       return `${path}: ${i.message}`;
     });
     throw new ConfigError(`${where}: invalid configuration: ${issues.join('; ')}`);
@@ -100,7 +122,8 @@ export function findProjectRoot(start = process.cwd()): string {
   for (;;) {
     if (existsSync(join(dir, CONFIG_FILE))) return dir;
     const parent = resolve(dir, '..');
-    if (parent === dir) throw new ConfigError(`no ${CONFIG_FILE} found in ${resolve(start)} or any parent folder`);
+    if (parent === dir)
+      throw new ConfigError(`no ${CONFIG_FILE} found in ${resolve(start)} or any parent folder`);
     dir = parent;
   }
 }

@@ -14,6 +14,7 @@ import {
   type RunsView,
 } from '@almanac/projections';
 import type { Warehouse } from '@almanac/warehouse';
+import { entitySetInput } from './entity-set-input';
 import type { LoadedProject } from './load-computations';
 import type { ProjectConfig } from './project-config';
 
@@ -96,11 +97,16 @@ export function explain(views: Views, computation: string, date: string): Explai
       .reverse()
       .find((d) => d.status === 'completed' && !d.dryRun) ?? null;
   const hashParts = decision.hashParts;
-  const changedParts = previous?.hashParts && hashParts ? diffHashParts(previous.hashParts, hashParts) : [];
+  const changedParts =
+    previous?.hashParts && hashParts ? diffHashParts(previous.hashParts, hashParts) : [];
   const filesNow = views.runs[decision.runId]?.computations[computation]?.codeFiles ?? {};
-  const filesBefore = previous ? (views.runs[previous.runId]?.computations[computation]?.codeFiles ?? {}) : {};
+  const filesBefore = previous
+    ? (views.runs[previous.runId]?.computations[computation]?.codeFiles ?? {})
+    : {};
   const changedFiles = previous
-    ? [...new Set([...Object.keys(filesNow), ...Object.keys(filesBefore)])].filter((f) => filesNow[f] !== filesBefore[f]).sort()
+    ? [...new Set([...Object.keys(filesNow), ...Object.keys(filesBefore)])]
+        .filter((f) => filesNow[f] !== filesBefore[f])
+        .sort()
     : [];
   return { computation, date, decision, previous, changedParts, changedFiles, hashParts };
 }
@@ -130,19 +136,36 @@ export async function analyze(
   const names = selectComputations(project.manifest, targets);
   const predicted = new Map<string, Prediction>();
   const rows: AnalyzeRow[] = [];
+  let entitySet: Promise<RequiredInput> | null = null;
+  const entitySetOnce = () => {
+    const { table, idField, dateField } = config.entities;
+    return (entitySet ??= warehouse
+      .listEntities(table, idField, date, dateField)
+      .then((ids) => entitySetInput(ids, date)));
+  };
   for (const name of names) {
     const entry = project.manifest.entries.get(name)!;
     const planned = project.planned.get(name)!;
     const deps = entry.config.dependencies.map((d) => ({
       name: d,
-      status: predicted.get(d) === 'blocked' || predicted.get(d) === 'impossible' ? ('blocked' as const) : ('completed' as const),
+      status:
+        predicted.get(d) === 'blocked' || predicted.get(d) === 'impossible'
+          ? ('blocked' as const)
+          : ('completed' as const),
       resultHash: views.hashIndex[hashKey(d, date)]?.resultHash ?? null,
     }));
     const blocked = blockedBy(deps);
     if (blocked) {
       predicted.set(name, 'blocked');
-      const on = entry.config.dependencies.filter((d) => predicted.get(d) === 'blocked' || predicted.get(d) === 'impossible');
-      rows.push({ computation: name, pass: entry.pass, prediction: 'blocked', why: `depends on ${on.join(', ')}` });
+      const on = entry.config.dependencies.filter(
+        (d) => predicted.get(d) === 'blocked' || predicted.get(d) === 'impossible',
+      );
+      rows.push({
+        computation: name,
+        pass: entry.pass,
+        prediction: 'blocked',
+        why: `depends on ${on.join(', ')}`,
+      });
       continue;
     }
     const inputs: RequiredInput[] = await Promise.all(
@@ -151,9 +174,16 @@ export async function analyze(
         const settings = req.dateField ? { ...base, dateField: req.dateField } : base;
         const window = windowFor(date, req.lookback);
         const fp = await warehouse.fingerprint(table, settings, window);
-        return { table, mandatory: req.mandatory, window, rowCount: fp.rowCount, digest: fp.digest };
+        return {
+          table,
+          mandatory: req.mandatory,
+          window,
+          rowCount: fp.rowCount,
+          digest: fp.digest,
+        };
       }),
     );
+    if (entry.config.type === 'per-entity') inputs.push(await entitySetOnce());
     const e = evaluateComputation({
       computation: name,
       codeHash: planned.codeHash,
@@ -163,10 +193,14 @@ export async function analyze(
       dependencies: deps,
       inputs,
       isHistorical: entry.config.isHistorical,
-      previousResultHash: entry.config.isHistorical ? (views.hashIndex[hashKey(name, previousDate(date))]?.resultHash ?? null) : null,
+      previousResultHash: entry.config.isHistorical
+        ? (views.hashIndex[hashKey(name, previousDate(date))]?.resultHash ?? null)
+        : null,
       lastCompleted: views.hashIndex[hashKey(name, date)] ?? null,
     });
-    const upstream = entry.config.dependencies.filter((d) => predicted.get(d) === 'run' || predicted.get(d) === 'maybe');
+    const upstream = entry.config.dependencies.filter(
+      (d) => predicted.get(d) === 'run' || predicted.get(d) === 'maybe',
+    );
     let prediction: Prediction;
     let why: string;
     if (e.kind === 'impossible' && e.reason.code === 'mandatory-table-empty') {
@@ -174,7 +208,9 @@ export async function analyze(
       why = `mandatory table "${e.reason.table}" has no rows in ${e.reason.window.from}..${e.reason.window.to}`;
     } else if (e.kind === 'skipped') {
       prediction = upstream.length ? 'maybe' : 'skip';
-      why = upstream.length ? `runs only if ${upstream.join(', ')} change their results` : 'nothing it depends on changed';
+      why = upstream.length
+        ? `runs only if ${upstream.join(', ')} change their results`
+        : 'nothing it depends on changed';
     } else {
       prediction = 'run';
       why = describeReason(e.reason);
@@ -210,4 +246,3 @@ export function describeReason(reason: Reason | null): string {
       return reason.message;
   }
 }
-

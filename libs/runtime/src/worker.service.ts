@@ -30,7 +30,10 @@ export class WorkerService {
         name: e.name,
         type: e.config.type,
         requires: e.config.requires,
-        dependencies: e.config.dependencies.map((d) => ({ name: d, type: manifest.entries.get(d)!.config.type })),
+        dependencies: e.config.dependencies.map((d) => ({
+          name: d,
+          type: manifest.entries.get(d)!.config.type,
+        })),
         isHistorical: e.config.isHistorical,
         create: () => new e.ctor(),
       });
@@ -39,7 +42,8 @@ export class WorkerService {
     this.ports = {
       tableSettings: (table) => {
         const s = config.tables[table];
-        if (!s) throw new Error(`table "${table}" is not configured under "tables" in almanac.config.ts`);
+        if (!s)
+          throw new Error(`table "${table}" is not configured under "tables" in almanac.config.ts`);
         return s;
       },
       fetchForEntities: (t, s, w, ids) => warehouse.fetchForEntities(t, s, w, ids),
@@ -58,21 +62,47 @@ export class WorkerService {
   async run(request: Envelope<'BatchRequested'>): Promise<void> {
     const p = request.payload;
     const started = this.deps.clock().getTime();
-    let body: { processed: number; saved: number; failures: Array<{ entityId: string; message: string }>; error?: string };
+    let body: {
+      processed: number;
+      saved: number;
+      failures: Array<{ entityId: string; message: string }>;
+      error?: string;
+    };
     const comp = this.computations.get(p.computation);
     if (!comp) {
-      body = { processed: 0, saved: 0, failures: [], error: `this worker does not know computation "${p.computation}"` };
+      body = {
+        processed: 0,
+        saved: 0,
+        failures: [],
+        error: `this worker does not know computation "${p.computation}"`,
+      };
     } else {
       try {
-        body = await processBatch(comp, { runId: p.runId, date: p.date, entityIds: p.entityIds, dryRun: p.dryRun, scoped: p.scoped }, this.ports, {
-          concurrency: this.deps.config.execution.entityConcurrency,
-          config: this.deps.config.settings,
-          references: this.deps.config.references,
-          rules: this.deps.config.rules,
-          log: this.deps.log,
-        });
+        body = await processBatch(
+          comp,
+          {
+            runId: p.runId,
+            date: p.date,
+            entityIds: p.entityIds,
+            dryRun: p.dryRun,
+            scoped: p.scoped,
+          },
+          this.ports,
+          {
+            concurrency: this.deps.config.execution.entityConcurrency,
+            config: this.deps.config.settings,
+            references: this.deps.config.references,
+            rules: this.deps.config.rules,
+            log: this.deps.log,
+          },
+        );
       } catch (err) {
-        body = { processed: 0, saved: 0, failures: [], error: err instanceof Error ? err.message : String(err) };
+        body = {
+          processed: 0,
+          saved: 0,
+          failures: [],
+          error: err instanceof Error ? err.message : String(err),
+        };
       }
     }
     const now = this.deps.clock();

@@ -45,12 +45,21 @@ export interface Warehouse {
    * (every requested id is a key, with [] when it has no rows). Values are plain JSON values:
    * dates 'YYYY-MM-DD', timestamps ISO strings, integers numbers (strings beyond 2^53).
    */
-  fetchForEntities(table: string, settings: TableSettings, window: DateWindow, entityIds: string[]): Promise<Map<string, Row[]>>;
+  fetchForEntities(
+    table: string,
+    settings: TableSettings,
+    window: DateWindow,
+    entityIds: string[],
+  ): Promise<Map<string, Row[]>>;
   /** every row of the window (for global computations) */
   fetchWindow(table: string, settings: TableSettings, window: DateWindow): Promise<Row[]>;
   /** sorted distinct entity ids of the table, with date <= `asOf` when the table has a date */
   listEntities(table: string, idField: string, asOf: string, dateField?: string): Promise<string[]>;
-  fingerprint(table: string, settings: TableSettings, window: DateWindow): Promise<InputFingerprint>;
+  fingerprint(
+    table: string,
+    settings: TableSettings,
+    window: DateWindow,
+  ): Promise<InputFingerprint>;
   close(): Promise<void>;
 }
 

@@ -31,10 +31,28 @@ export interface TableSettingsLike {
 /** The reads and writes a batch needs; adapters (DuckDB, BigQuery, Spanner) satisfy it structurally. */
 export interface WorkerPorts {
   tableSettings(table: string): TableSettingsLike;
-  fetchForEntities(table: string, settings: TableSettingsLike, window: { from: string; to: string }, entityIds: string[]): Promise<Map<string, Row[]>>;
-  fetchWindow(table: string, settings: TableSettingsLike, window: { from: string; to: string }): Promise<Row[]>;
-  readResults(computation: string, date: string, entityIds: string[]): Promise<Map<string, unknown>>;
-  upsertResults(computation: string, date: string, runId: string, rows: Array<{ entityId: string; result: unknown; resultHash: string }>): Promise<void>;
+  fetchForEntities(
+    table: string,
+    settings: TableSettingsLike,
+    window: { from: string; to: string },
+    entityIds: string[],
+  ): Promise<Map<string, Row[]>>;
+  fetchWindow(
+    table: string,
+    settings: TableSettingsLike,
+    window: { from: string; to: string },
+  ): Promise<Row[]>;
+  readResults(
+    computation: string,
+    date: string,
+    entityIds: string[],
+  ): Promise<Map<string, unknown>>;
+  upsertResults(
+    computation: string,
+    date: string,
+    runId: string,
+    rows: Array<{ entityId: string; result: unknown; resultHash: string }>,
+  ): Promise<void>;
   deleteResults(computation: string, date: string, entityIds: string[]): Promise<void>;
 }
 
@@ -91,8 +109,14 @@ export async function processBatch(
         return [table, await ports.fetchForEntities(table, settings, window, ids)] as const;
       }),
     ),
-    Promise.all(comp.dependencies.map(async (d) => [d.name, await ports.readResults(d.name, batch.date, depIds)] as const)),
-    comp.isHistorical ? ports.readResults(comp.name, previousDate(batch.date), ids) : Promise.resolve(null),
+    Promise.all(
+      comp.dependencies.map(
+        async (d) => [d.name, await ports.readResults(d.name, batch.date, depIds)] as const,
+      ),
+    ),
+    comp.isHistorical
+      ? ports.readResults(comp.name, previousDate(batch.date), ids)
+      : Promise.resolve(null),
   ]);
   const deps = new Map(depResults);
 
@@ -121,13 +145,17 @@ export async function processBatch(
       getDependency<T>(name: string, entity?: string): T | null {
         const results = deps.get(name);
         if (!results) {
-          throw new Error(`"${comp.name}" asked for "${name}", which is not among its dependencies`);
+          throw new Error(
+            `"${comp.name}" asked for "${name}", which is not among its dependencies`,
+          );
         }
         return (results.get(entity ?? entityId) ?? null) as T | null;
       },
     };
     try {
-      const result = await forEntity(instance, { computation: comp.name, entityId, sink }).process(ctx);
+      const result = await forEntity(instance, { computation: comp.name, entityId, sink }).process(
+        ctx,
+      );
       if (result === null || result === undefined) {
         empty.push(entityId);
         return;
@@ -151,7 +179,11 @@ export async function processBatch(
 }
 
 /** Runs fn over items with at most `limit` promises pending; synchronous work stays cheap. */
-export async function mapWithConcurrency<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+export async function mapWithConcurrency<T>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T) => Promise<void>,
+): Promise<void> {
   let next = 0;
   const lane = async () => {
     while (next < items.length) await fn(items[next++]);
