@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { exportJsonSchemas } from '@almanac/contracts';
 import { isValidDate } from '@almanac/kernel';
 import {
   analyze,
@@ -298,6 +299,15 @@ const commands: Record<string, Command> = {
       seed: { type: 'string' },
     },
     run: sampleData,
+  },
+  'event-schemas': {
+    summary: 'print the JSON Schema of every event (envelope and payload), for other languages and docs',
+    usage: 'almanac event-schemas',
+    options: {},
+    async run() {
+      out(JSON.stringify(exportJsonSchemas(), null, 2));
+      return 0;
+    },
   },
   start: {
     summary: 'generate the sample data if missing, then run every computation for the sample date',

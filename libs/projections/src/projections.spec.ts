@@ -1,0 +1,233 @@
+import { makeEvent, type Envelope, type HashParts, type PayloadInput } from '@almanac/contracts';
+import { decisionProjection } from './decision.projection';
+import { hashIndexProjection, hashKey } from './hash-index.projection';
+import { fold } from './projection';
+import { runProjection } from './run.projection';
+
+const at = (s: number) => new Date(Date.UTC(2026, 0, 15, 2, 0, s)).toISOString();
+const parts: HashParts = {
+  code: 'c1',
+  epoch: '1',
+  inputs: { orders: '3:99' },
+  dependencies: {},
+  previous: null,
+  scope: null,
+};
+let n = 0;
+function ev<T extends Parameters<typeof makeEvent>[0]['type']>(
+  type: T,
+  payload: PayloadInput<T>,
+  s = n,
+): Envelope {
+  n++;
+  return makeEvent({
+    type,
+    eventId: `${type}:${n}`,
+    streamId: 'run-r',
+    correlationId: (payload as { runId: string }).runId,
+    causationId: null,
+    producer: 'test',
+    occurredAt: at(s),
+    payload,
+  } as Parameters<typeof makeEvent>[0]);
+}
+const date = '2026-01-15';
+const started = (
+  runId: string,
+  attempt = 1,
+  extra: Partial<PayloadInput<'ComputationStarted'>> = {},
+) =>
+  ev('ComputationStarted', {
+    runId,
+    date,
+    computation: 'A',
+    pass: 0,
+    attempt,
+    owner: 'x',
+    leaseExpiresAt: at(60),
+    compositeHash: `h-${runId}`,
+    hashParts: parts,
+    entityCount: 3,
+    batchCount: 2,
+    scoped: false,
+    dryRun: false,
+    forced: false,
+    reason: { code: 'first-run' },
+    ...extra,
+  });
+const completed = (
+  runId: string,
+  status: 'completed' | 'failed' | 'skipped',
+  extra: Partial<PayloadInput<'ComputationCompleted'>> = {},
+) =>
+  ev('ComputationCompleted', {
+    runId,
+    date,
+    computation: 'A',
+    pass: 0,
+    status,
+    reason:
+      status === 'failed'
+        ? { code: 'entity-failures', failed: 1, total: 3 }
+        : { code: 'first-run' },
+    compositeHash: `h-${runId}`,
+    hashParts: parts,
+    resultHash: status === 'completed' ? `r-${runId}` : null,
+    entities: { total: 3, succeeded: 3, failed: 0, saved: 3 },
+    failedEntities: [],
+    scoped: false,
+    dryRun: false,
+    forced: false,
+    durationMs: 5,
+    ...extra,
+  });
+
+describe('hash index projection', () => {
+  const key = hashKey('A', date);
+
+  it('given a completed result, when another run starts, then the entry is no longer valid until it completes', () => {
+    const afterFirst = fold(hashIndexProjection, [started('r1'), completed('r1', 'completed')]);
+    expect(afterFirst[key]).toMatchObject({
+      runId: 'r1',
+      compositeHash: 'h-r1',
+      resultHash: 'r-r1',
+      valid: true,
+    });
+    const duringSecond = fold(hashIndexProjection, [started('r2')], structuredClone(afterFirst));
+    expect(duringSecond[key].valid).toBe(false);
+    const afterSecond = fold(hashIndexProjection, [completed('r2', 'completed')], duringSecond);
+    expect(afterSecond[key]).toMatchObject({ runId: 'r2', valid: true });
+  });
+
+  it('a failed run leaves the previous entry invalid; a dry run and a skip change nothing', () => {
+    const v = fold(hashIndexProjection, [
+      started('r1'),
+      completed('r1', 'completed'),
+      started('r2'),
+      completed('r2', 'failed'),
+    ]);
+    expect(v[key]).toMatchObject({ runId: 'r1', valid: false });
+    const w = fold(hashIndexProjection, [
+      started('r3'),
+      completed('r3', 'completed'),
+      started('r4', 1, { dryRun: true }),
+      completed('r4', 'completed', { dryRun: true }),
+      completed('r5', 'skipped'),
+    ]);
+    expect(w[key]).toMatchObject({ runId: 'r3', valid: true });
+  });
+
+  it('a run restricted to some entities never marks the date up to date', () => {
+    const v = fold(hashIndexProjection, [
+      started('r1', 1, { scoped: true }),
+      completed('r1', 'completed', { scoped: true }),
+    ]);
+    expect(v[key]).toMatchObject({ runId: 'r1', valid: false });
+  });
+});
+
+describe('run projection', () => {
+  it('follows a run from request to completion, counting each batch once for the current attempt', () => {
+    const events = [
+      ev('RunRequested', { runId: 'r1', date }, 0),
+      ev('RunPlanned', {
+        runId: 'r1',
+        date,
+        epoch: '1',
+        passes: [['A']],
+        computations: [
+          { name: 'A', pass: 0, type: 'per-entity', dependencies: [], codeHash: 'c1' },
+        ],
+        force: false,
+        dryRun: false,
+      }),
+      ev('PassReady', { runId: 'r1', date, pass: 0, computations: ['A'] }),
+      started('r1'),
+      ev('BatchDone', {
+        runId: 'r1',
+        date,
+        computation: 'A',
+        attempt: 1,
+        batch: 0,
+        processed: 2,
+        saved: 2,
+        failures: [],
+        durationMs: 1,
+      }),
+      ev('BatchDone', {
+        runId: 'r1',
+        date,
+        computation: 'A',
+        attempt: 1,
+        batch: 0,
+        processed: 2,
+        saved: 2,
+        failures: [],
+        durationMs: 1,
+      }),
+      ev('BatchDone', {
+        runId: 'r1',
+        date,
+        computation: 'A',
+        attempt: 1,
+        batch: 1,
+        processed: 1,
+        saved: 0,
+        failures: [],
+        error: 'boom',
+        durationMs: 1,
+      }),
+    ];
+    const running = fold(runProjection, events);
+    expect(running.r1.status).toBe('running');
+    expect(running.r1.computations.A).toMatchObject({
+      status: 'running',
+      processed: 2,
+      saved: 2,
+      batchesDone: { 0: true },
+    });
+    const done = fold(
+      runProjection,
+      [
+        completed('r1', 'completed'),
+        ev(
+          'RunCompleted',
+          {
+            runId: 'r1',
+            date,
+            status: 'completed',
+            counts: { completed: 1, skipped: 0, blocked: 0, impossible: 0, failed: 0 },
+            durationMs: 9,
+          },
+          9,
+        ),
+      ],
+      running,
+    );
+    expect(done.r1).toMatchObject({ status: 'completed', durationMs: 9, completedAt: at(9) });
+    expect(done.r1.computations.A).toMatchObject({ status: 'completed', resultHash: 'r-r1' });
+  });
+});
+
+describe('decision projection', () => {
+  it('keeps every decision per computation and date, latest last', () => {
+    const v = fold(decisionProjection, [completed('r1', 'completed'), completed('r2', 'skipped')]);
+    const entry = v[hashKey('A', date)];
+    expect(entry.history.map((d) => [d.runId, d.status])).toEqual([
+      ['r1', 'completed'],
+      ['r2', 'skipped'],
+    ]);
+    expect(entry.latest.runId).toBe('r2');
+  });
+
+  it('rebuilding from the same events gives identical views', () => {
+    const events = [
+      started('r1'),
+      completed('r1', 'completed'),
+      started('r2'),
+      completed('r2', 'failed'),
+    ];
+    expect(fold(decisionProjection, events)).toEqual(fold(decisionProjection, events));
+    expect(fold(hashIndexProjection, events)).toEqual(fold(hashIndexProjection, events));
+  });
+});
