@@ -301,7 +301,8 @@ const commands: Record<string, Command> = {
     run: sampleData,
   },
   'event-schemas': {
-    summary: 'print the JSON Schema of every event (envelope and payload), for other languages and docs',
+    summary:
+      'print the JSON Schema of every event (envelope and payload), for other languages and docs',
     usage: 'almanac event-schemas',
     options: {},
     async run() {

@@ -145,6 +145,8 @@ export const BatchDonePayload = z.object({
   failures: z.array(EntityFailure),
   /** set when the whole batch failed (worker error, not an entity's) */
   error: z.string().optional(),
+  /** the batch error cannot be fixed by retrying (bad table setting, unknown column...) */
+  permanent: z.boolean().optional(),
   durationMs: z.number().nonnegative(),
 });
 

@@ -149,7 +149,7 @@ export const executorDecider = {
                 hashParts: e.hashParts,
                 entityCount: command.entityCount,
                 batchCount: command.batchCount,
-                scoped: run.entityIds !== null,
+                scoped: isScoped(run, c),
                 dryRun: run.dryRun,
                 forced: run.force,
                 reason: e.reason,
@@ -176,7 +176,7 @@ export const executorDecider = {
               resultHash: e.kind === 'skipped' ? e.resultHash : null,
               entities: { total: 0, succeeded: 0, failed: 0, saved: 0 },
               failedEntities: [],
-              scoped: run.entityIds !== null,
+              scoped: isScoped(run, c),
               dryRun: run.dryRun,
               forced: run.force,
               durationMs: command.durationMs,
@@ -287,6 +287,11 @@ export const executorDecider = {
     }
   },
 };
+
+/** A run restricted to some entities restricts per-entity work only; global computations run whole. */
+export function isScoped(run: RunView, c: ComputationRunView): boolean {
+  return run.entityIds !== null && c.type === 'per-entity';
+}
 
 /** Why a started computation failed, or null when it completed (entity failures within tolerance). */
 export function completionFailure(

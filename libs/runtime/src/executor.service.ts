@@ -75,8 +75,10 @@ export class ExecutorService {
     const waiter = this.waiters.get(key);
     if (!waiter) return; // a duplicate, or an answer to a superseded attempt: fenced off
     this.waiters.delete(key);
-    if (p.error !== undefined) waiter.reject(new Error(p.error));
-    else waiter.resolve({ processed: p.processed, saved: p.saved, failures: p.failures });
+    if (p.error !== undefined) {
+      // an error retrying cannot fix (an unknown column...) is not retried and does not trip the breaker
+      waiter.reject(p.permanent ? new PermanentBatchError(p.error) : new Error(p.error));
+    } else waiter.resolve({ processed: p.processed, saved: p.saved, failures: p.failures });
   }
 
   async onPassReady(event: Envelope<'PassReady'>): Promise<void> {
@@ -211,7 +213,7 @@ export class ExecutorService {
       codeHash: planned.codeHash,
       epoch: this.deps.config.epoch,
       force: run.force,
-      scopedEntityIds: run.entityIds,
+      scopedEntityIds: entry.config.type === 'per-entity' ? run.entityIds : null,
       dependencies: planned.dependencies.map((d) => ({
         name: d,
         status: run.computations[d].status,
@@ -293,7 +295,7 @@ export class ExecutorService {
     if (!run.dryRun && !completionFailure(outcome, c.entityCount, this.failureTolerance(name))) {
       try {
         // a full run owns the date: results of entities it no longer produced go
-        if (!run.entityIds) await results.prune(name, run.date, runId);
+        if (!c.scoped) await results.prune(name, run.date, runId);
         resultHash = combineResultHashes(await results.hashes(name, run.date));
       } catch (err) {
         outcome.batchErrors.push({

@@ -67,6 +67,7 @@ export class WorkerService {
       saved: number;
       failures: Array<{ entityId: string; message: string }>;
       error?: string;
+      permanent?: boolean;
     };
     const comp = this.computations.get(p.computation);
     if (!comp) {
@@ -102,6 +103,7 @@ export class WorkerService {
           saved: 0,
           failures: [],
           error: err instanceof Error ? err.message : String(err),
+          permanent: (err as { retryable?: boolean }).retryable === false || undefined,
         };
       }
     }
