@@ -10,10 +10,7 @@ const moduleNameMapper = Object.fromEntries(
 );
 
 const transform = {
-  '^.+\\.ts$': [
-    'ts-jest',
-    { tsconfig: '<rootDir>/tsconfig.base.json', isolatedModules: true, diagnostics: false },
-  ],
+  '^.+\\.ts$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.base.json', diagnostics: false }],
 };
 
 module.exports = {

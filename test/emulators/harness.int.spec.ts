@@ -1,0 +1,57 @@
+import { PubSub } from '@google-cloud/pubsub';
+import { Spanner } from '@google-cloud/spanner';
+import {
+  emulatorEnv,
+  startPubSubEmulator,
+  startSpannerEmulator,
+  type RunningEmulator,
+} from './harness';
+
+// The harness itself: both emulators start on free ports and answer their clients.
+describe('emulator harness', () => {
+  const started: RunningEmulator[] = [];
+  afterAll(async () => {
+    await Promise.all(started.map((e) => e.stop()));
+  });
+
+  it('starts the Pub/Sub emulator and a topic round-trips a message', async () => {
+    const emu = await startPubSubEmulator();
+    started.push(emu);
+    Object.assign(process.env, emulatorEnv({ pubsub: emu.host }));
+    const pubsub = new PubSub({ projectId: 'almanac-test', apiEndpoint: emu.host });
+    const [topic] = await pubsub.createTopic('harness');
+    const [sub] = await topic.createSubscription('harness-sub');
+    const got = new Promise<string>((resolve) =>
+      sub.on('message', (m) => (m.ack(), resolve(m.data.toString()))),
+    );
+    await topic.publishMessage({ data: Buffer.from('hello') });
+    await expect(got).resolves.toBe('hello');
+    await sub.close();
+    await pubsub.close();
+  });
+
+  it('starts the Spanner emulator and a database answers a query', async () => {
+    const emu = await startSpannerEmulator();
+    started.push(emu);
+    Object.assign(process.env, emulatorEnv({ spanner: emu.host }));
+    const spanner = new Spanner({
+      projectId: 'almanac-test',
+      servicePath: '127.0.0.1',
+      port: Number(emu.host.split(':')[1]),
+      sslCreds: undefined,
+    });
+    const [instance, op] = await spanner.createInstance('harness', {
+      config: 'emulator-config',
+      nodes: 1,
+    });
+    await op.promise();
+    const [database, dbOp] = await instance.createDatabase('db', {
+      schema: ['CREATE TABLE T (Id INT64 NOT NULL) PRIMARY KEY (Id)'],
+    });
+    await dbOp.promise();
+    const [rows] = await database.run({ sql: 'SELECT 1 AS one' });
+    expect(rows.map((r) => r.toJSON())).toEqual([{ one: 1 }]);
+    await database.close();
+    spanner.close();
+  });
+});

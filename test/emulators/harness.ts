@@ -1,0 +1,201 @@
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer, Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+/**
+ * Starts the Google Cloud emulators as local processes on free ports, for integration tests.
+ * Order of preference: the gcloud SDK's emulators (installed on this project's machines), then
+ * (not yet) testcontainers with a Docker engine; otherwise a clear error saying what to install.
+ * Nothing is skipped silently.
+ */
+export interface RunningEmulator {
+  /** host:port to put in PUBSUB_EMULATOR_HOST / SPANNER_EMULATOR_HOST */
+  host: string;
+  stop(): Promise<void>;
+}
+
+export class EmulatorUnavailableError extends Error {
+  readonly code = 'emulator-unavailable';
+}
+
+const INSTALL_HINT =
+  'install the Google Cloud CLI with its emulators (Debian: apt-get install google-cloud-cli ' +
+  'google-cloud-cli-pubsub-emulator google-cloud-cli-spanner-emulator, and Java 17 for Pub/Sub), ' +
+  'or set CLOUDSDK_ROOT to an SDK that has them';
+
+let sdkRootCache: string | undefined;
+
+/** The SDK root `gcloud info` prints (or CLOUDSDK_ROOT). */
+export function sdkRoot(): string {
+  if (sdkRootCache) return sdkRootCache;
+  const fromEnv = process.env.CLOUDSDK_ROOT;
+  if (fromEnv && existsSync(fromEnv)) return (sdkRootCache = fromEnv);
+  try {
+    const root = execFileSync('gcloud', ['info', '--format=value(installation.sdk_root)'], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+      timeout: 30_000,
+    }).trim();
+    if (root && existsSync(root)) return (sdkRootCache = root);
+  } catch {
+    // fall through to the error below
+  }
+  throw new EmulatorUnavailableError(
+    `no Google Cloud SDK found (gcloud is not on PATH): ${INSTALL_HINT}`,
+  );
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitForPort(
+  port: number,
+  child: ChildProcess,
+  what: string,
+  timeoutMs: number,
+  log: () => string,
+) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (child.exitCode !== null) {
+      throw new EmulatorUnavailableError(
+        `${what} exited with code ${child.exitCode} before listening:\n${log()}`,
+      );
+    }
+    const open = await new Promise<boolean>((resolve) => {
+      const socket = new Socket();
+      socket.once('connect', () => {
+        socket.destroy();
+        resolve(true);
+      });
+      socket.once('error', () => resolve(false));
+      socket.connect(port, '127.0.0.1');
+    });
+    if (open) return;
+    if (Date.now() > deadline)
+      throw new EmulatorUnavailableError(
+        `${what} did not listen on ${port} within ${timeoutMs} ms:\n${log()}`,
+      );
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+function launch(
+  what: string,
+  command: string,
+  args: string[],
+  port: number,
+  opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {},
+) {
+  if (!existsSync(command))
+    throw new EmulatorUnavailableError(`${what} not found at ${command}: ${INSTALL_HINT}`);
+  const child = spawn(command, args, {
+    cwd: opts.cwd,
+    env: { ...process.env, ...opts.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
+  let output = '';
+  const keep = (b: Buffer) => {
+    output = (output + b.toString()).slice(-4000);
+  };
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
+  const stop = async () => {
+    if (child.exitCode !== null) return;
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    try {
+      process.kill(-child.pid!, 'SIGTERM'); // the whole process group (the JVM under its script)
+    } catch {
+      child.kill('SIGTERM');
+    }
+    const timer = setTimeout(() => {
+      try {
+        process.kill(-child.pid!, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }, 5_000);
+    await exited;
+    clearTimeout(timer);
+  };
+  return { child, stop, log: () => output, port };
+}
+
+/** The Pub/Sub emulator (Java), ready in ~1-2 s. */
+export async function startPubSubEmulator(): Promise<RunningEmulator> {
+  const root = sdkRoot();
+  const port = await freePort();
+  const dataDir = mkdtempSync(join(tmpdir(), 'almanac-pubsub-'));
+  const p = launch(
+    'the Pub/Sub emulator',
+    join(root, 'platform', 'pubsub-emulator', 'bin', 'cloud-pubsub-emulator'),
+    [`--host=127.0.0.1`, `--port=${port}`, `--dir=${dataDir}`],
+    port,
+    { env: { JAVA_OPTS: '-Xmx256m -XX:+UseSerialGC -XX:TieredStopAtLevel=1' } },
+  );
+  try {
+    await waitForPort(port, p.child, 'the Pub/Sub emulator', 60_000, p.log);
+  } catch (e) {
+    await p.stop();
+    throw e;
+  }
+  return {
+    host: `127.0.0.1:${port}`,
+    stop: async () => {
+      await p.stop();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** The Spanner emulator (gRPC only), ready in well under a second. */
+export async function startSpannerEmulator(): Promise<RunningEmulator> {
+  const root = sdkRoot();
+  const port = await freePort();
+  const dir = join(root, 'bin', 'cloud_spanner_emulator');
+  const p = launch(
+    'the Spanner emulator',
+    join(dir, 'emulator_main'),
+    ['--host_port', `127.0.0.1:${port}`],
+    port,
+    { cwd: dir },
+  );
+  try {
+    await waitForPort(port, p.child, 'the Spanner emulator', 30_000, p.log);
+  } catch (e) {
+    await p.stop();
+    throw e;
+  }
+  return { host: `127.0.0.1:${port}`, stop: p.stop };
+}
+
+/**
+ * Environment the Google Cloud clients need to talk to the emulators. With client 8.x the Spanner
+ * emulator needs multiplexed sessions off (see shared/STACK.md).
+ */
+export function emulatorEnv(hosts: { pubsub?: string; spanner?: string }): Record<string, string> {
+  const env: Record<string, string> = {
+    METADATA_SERVER_DETECTION: 'none',
+    GOOGLE_CLOUD_PROJECT: 'almanac-test',
+  };
+  if (hosts.pubsub) env.PUBSUB_EMULATOR_HOST = hosts.pubsub;
+  if (hosts.spanner) {
+    env.SPANNER_EMULATOR_HOST = hosts.spanner;
+    env.GOOGLE_CLOUD_SPANNER_MULTIPLEXED_SESSIONS = 'false';
+    env.GOOGLE_CLOUD_SPANNER_MULTIPLEXED_SESSIONS_FOR_RW = 'false';
+  }
+  return env;
+}
