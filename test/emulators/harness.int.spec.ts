@@ -52,6 +52,6 @@ describe('emulator harness', () => {
     const [rows] = await database.run({ sql: 'SELECT 1 AS one' });
     expect(rows.map((r) => r.toJSON())).toEqual([{ one: 1 }]);
     await database.close();
-    spanner.close();
+    void spanner.close();
   });
 });
