@@ -13,9 +13,8 @@ import {
   type Evaluation,
   type ExecutorCommand,
   type PendingBatch,
-  type RequiredInput,
 } from '@almanac/executor';
-import { combineResultHashes, previousDate, windowFor } from '@almanac/kernel';
+import { combineResultHashes, previousDate } from '@almanac/kernel';
 import {
   hashIndexProjection,
   hashKey,
@@ -25,7 +24,7 @@ import {
   type RunsView,
 } from '@almanac/projections';
 import type { InputFingerprint, ResultStore, Warehouse } from '@almanac/warehouse';
-import { entitySetInput } from './entity-set-input';
+import { entitySetInput, readRequiredInputs } from './inputs';
 import type { EventPublisher } from './event-publisher';
 import type { LoadedProject } from './load-computations';
 import type { ProjectConfig } from './project-config';
@@ -182,24 +181,16 @@ export class ExecutorService {
     const run = this.projections.views.runs[runId];
     const entry = this.deps.project.manifest.entries.get(name)!;
     const planned = run.computations[name];
-    const inputs: RequiredInput[] = await Promise.all(
-      Object.entries(entry.config.requires).map(async ([table, req]) => {
-        const base = this.deps.config.tables[table];
-        const settings = req.dateField ? { ...base, dateField: req.dateField } : base;
-        const window = windowFor(run.date, req.lookback);
-        const fp = await this.cached<InputFingerprint>(
+    const inputs = await readRequiredInputs(
+      entry.config.requires,
+      this.deps.config.tables,
+      run.date,
+      (table, settings, window) =>
+        this.cached<InputFingerprint>(
           runId,
           `fp|${table}|${settings.dateField ?? ''}|${window.from}|${window.to}`,
           () => this.deps.warehouse.fingerprint(table, settings, window),
-        );
-        return {
-          table,
-          mandatory: req.mandatory,
-          window,
-          rowCount: fp.rowCount,
-          digest: fp.digest,
-        };
-      }),
+        ),
     );
     if (entry.config.type === 'per-entity') {
       const ids = await this.allEntities(runId);

@@ -6,3 +6,4 @@ export * from './executor.service';
 export * from './worker.service';
 export * from './embedded-engine';
 export * from './queries';
+export * from './service-bootstrap';

@@ -1,6 +1,6 @@
 import type { HashParts, Reason } from '@almanac/contracts';
 import { blockedBy, evaluateComputation, type RequiredInput } from '@almanac/executor';
-import { diffHashParts, previousDate, selectComputations, windowFor } from '@almanac/kernel';
+import { diffHashParts, previousDate, selectComputations } from '@almanac/kernel';
 import {
   decisionProjection,
   hashIndexProjection,
@@ -14,7 +14,7 @@ import {
   type RunsView,
 } from '@almanac/projections';
 import type { Warehouse } from '@almanac/warehouse';
-import { entitySetInput } from './entity-set-input';
+import { entitySetInput, readRequiredInputs } from './inputs';
 import type { LoadedProject } from './load-computations';
 import type { ProjectConfig } from './project-config';
 
@@ -168,20 +168,8 @@ export async function analyze(
       });
       continue;
     }
-    const inputs: RequiredInput[] = await Promise.all(
-      Object.entries(entry.config.requires).map(async ([table, req]) => {
-        const base = config.tables[table];
-        const settings = req.dateField ? { ...base, dateField: req.dateField } : base;
-        const window = windowFor(date, req.lookback);
-        const fp = await warehouse.fingerprint(table, settings, window);
-        return {
-          table,
-          mandatory: req.mandatory,
-          window,
-          rowCount: fp.rowCount,
-          digest: fp.digest,
-        };
-      }),
+    const inputs = await readRequiredInputs(entry.config.requires, config.tables, date, (t, s, w) =>
+      warehouse.fingerprint(t, s, w),
     );
     if (entry.config.type === 'per-entity') inputs.push(await entitySetOnce());
     const e = evaluateComputation({
