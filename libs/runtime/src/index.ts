@@ -7,3 +7,5 @@ export * from './worker.service';
 export * from './embedded-engine';
 export * from './queries';
 export * from './service-bootstrap';
+export * from './service-env';
+export * from './service-host';

@@ -1,0 +1,31 @@
+import { z } from 'zod';
+
+/** The environment a deployed service reads (gcp profile), validated before anything starts. */
+export const ServiceEnvSchema = z.object({
+  /** folder holding almanac.config.ts and the computations */
+  ALMANAC_PROJECT_ROOT: z.string().min(1).optional(),
+  GOOGLE_CLOUD_PROJECT: z.string().min(1),
+  SPANNER_INSTANCE: z.string().min(1),
+  SPANNER_DATABASE: z.string().min(1),
+  /** source tables: a DuckDB file opened read-only (BigQuery comes later); default from almanac.config.ts */
+  ALMANAC_WAREHOUSE_PATH: z.string().min(1).optional(),
+  /** HTTP port of the health endpoint (0: any free port) */
+  PORT: z.coerce.number().int().min(0).max(65535).default(8080),
+  HOST: z.string().default('127.0.0.1'),
+  /** this process's identity in leases (default: service name, host and pid) */
+  ALMANAC_OWNER: z.string().min(1).optional(),
+});
+export type ServiceEnv = z.output<typeof ServiceEnvSchema>;
+
+export class ServiceEnvError extends Error {
+  readonly code = 'invalid-environment';
+}
+
+export function parseServiceEnv(env: NodeJS.ProcessEnv, service: string): ServiceEnv {
+  const parsed = ServiceEnvSchema.safeParse(env);
+  if (!parsed.success) {
+    const issues = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+    throw new ServiceEnvError(`almanac ${service}: invalid environment: ${issues}`);
+  }
+  return parsed.data;
+}
