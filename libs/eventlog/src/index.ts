@@ -5,3 +5,4 @@ export {
   eventStoreConformance,
   type EventStoreFixture,
 } from './conformance/event-store.conformance';
+export * from './spanner';

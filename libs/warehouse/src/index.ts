@@ -12,3 +12,10 @@ export { createDuckDbResultStore } from './duckdb-result-store';
 export type { DuckDbResultStoreOptions } from './duckdb-result-store';
 export { resultStoreConformance } from './conformance/result-store.conformance';
 export type { ResultStoreFactory } from './conformance/result-store.conformance';
+export { createSpannerResultStore, SpannerResultStoreError } from './spanner/spanner-result-store';
+export type { SpannerResultStoreOptions } from './spanner/spanner-result-store';
+export {
+  spannerResultsDdl,
+  SPANNER_RESULTS_DDL,
+  SPANNER_RESULTS_TABLE,
+} from './spanner/results.ddl';

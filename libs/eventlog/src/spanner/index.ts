@@ -1,0 +1,26 @@
+export { createSpannerEventStore, type SpannerEventStoreOptions } from './spanner-event-store';
+export {
+  createSpannerOutbox,
+  relayOutbox,
+  type OutboxMessage,
+  type OutboxPublish,
+  type SpannerOutbox,
+} from './spanner-outbox';
+export {
+  migrateSpanner,
+  splitDdl,
+  SPANNER_DDL_DIR,
+  type MigrationResult,
+} from './spanner-migrations';
+export {
+  evolveRunProgress,
+  readHashIndexEntry,
+  readRunProgress,
+  type RunProgressRow,
+  type RunProgressView,
+} from './spanner-inline-projections';
+export {
+  MigrationChangedError,
+  MigrationDirectoryError,
+  SpannerEventStoreError,
+} from './spanner.errors';

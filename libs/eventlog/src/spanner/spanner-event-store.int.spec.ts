@@ -1,0 +1,609 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { Spanner, type Database, type Instance } from '@google-cloud/spanner';
+import {
+  type Envelope,
+  type HashParts,
+  type PayloadInput,
+  eventIds,
+  makeEvent,
+  streams,
+  topics,
+} from '@almanac/contracts';
+import { fold, hashIndexProjection, hashKey } from '@almanac/projections';
+import { emulatorEnv, startSpannerEmulator, type RunningEmulator } from '@almanac/emulators';
+import { eventStoreConformance } from '../conformance/event-store.conformance';
+import { InvalidPositionError } from '../event-store.errors';
+import { type StoredEvent, WrongExpectedVersionError } from '../event-store.port';
+import {
+  createSpannerEventStore,
+  createSpannerOutbox,
+  migrateSpanner,
+  MigrationChangedError,
+  MigrationDirectoryError,
+  readHashIndexEntry,
+  readRunProgress,
+  relayOutbox,
+  SPANNER_DDL_DIR,
+} from './index';
+
+const DDL_DIR = SPANNER_DDL_DIR;
+const DDL_FILES = ['001-events.sql', '002-outbox.sql', '003-projections.sql', '004-results.sql'];
+
+let emulator: RunningEmulator;
+let spanner: Spanner;
+let instance: Instance;
+let databases = 0;
+
+beforeAll(async () => {
+  emulator = await startSpannerEmulator();
+  // the client reads these when it is constructed
+  Object.assign(process.env, emulatorEnv({ spanner: emulator.host }));
+  spanner = new Spanner({ projectId: 'almanac-test' });
+  const [created, op] = await spanner.createInstance('eventlog', {
+    config: 'emulator-config',
+    nodes: 1,
+  });
+  await op.promise();
+  instance = created;
+});
+
+afterAll(async () => {
+  void spanner?.close();
+  await emulator?.stop();
+});
+
+/** An empty database (creating one on the emulator takes ~10 ms), migrated unless told not to. */
+async function newDatabase(
+  migrate = true,
+): Promise<{ database: Database; drop: () => Promise<void> }> {
+  const [database, op] = await instance.createDatabase(`db-${++databases}`);
+  await op.promise();
+  if (migrate) await migrateSpanner(database, DDL_DIR);
+  return {
+    database,
+    drop: async () => {
+      await database.delete();
+    },
+  };
+}
+
+eventStoreConformance('spanner emulator', async () => {
+  const { database, drop } = await newDatabase();
+  const store = createSpannerEventStore(database);
+  return {
+    store,
+    cleanup: async () => {
+      await store.close();
+      await drop();
+    },
+  };
+});
+
+const hashParts = (code: string): HashParts => ({
+  code,
+  epoch: 'v1',
+  inputs: { orders: 'n=3' },
+  dependencies: {},
+  previous: null,
+  scope: null,
+});
+
+const started = (
+  runId: string,
+  computation: string,
+  over: Partial<PayloadInput<'ComputationStarted'>> = {},
+): Envelope => {
+  const attempt = over.attempt ?? 1;
+  return makeEvent({
+    type: 'ComputationStarted',
+    eventId: eventIds.computationStarted(runId, computation, attempt),
+    streamId: streams.computation(runId, computation),
+    correlationId: runId,
+    causationId: null,
+    producer: 'executor',
+    occurredAt: '2026-01-15T02:00:00.000Z',
+    payload: {
+      runId,
+      date: '2026-01-15',
+      computation,
+      pass: 0,
+      attempt,
+      owner: 'executor-1',
+      leaseExpiresAt: '2026-01-15T03:00:00.000Z',
+      compositeHash: `h-${runId}`,
+      hashParts: hashParts(`c-${runId}`),
+      entityCount: 30,
+      batchCount: 3,
+      scoped: false,
+      dryRun: false,
+      forced: false,
+      reason: { code: 'first-run' },
+      ...over,
+    },
+  });
+};
+
+const completed = (
+  runId: string,
+  computation: string,
+  over: Partial<PayloadInput<'ComputationCompleted'>> = {},
+): Envelope =>
+  makeEvent({
+    type: 'ComputationCompleted',
+    eventId: eventIds.computationCompleted(runId, computation),
+    streamId: streams.computation(runId, computation),
+    correlationId: runId,
+    causationId: null,
+    producer: 'executor',
+    occurredAt: '2026-01-15T02:05:00.000+01:00',
+    payload: {
+      runId,
+      date: '2026-01-15',
+      computation,
+      pass: 0,
+      status: 'completed',
+      reason: { code: 'first-run' },
+      compositeHash: `h-${runId}`,
+      hashParts: hashParts(`c-${runId}`),
+      resultHash: `r-${runId}`,
+      entities: { total: 30, succeeded: 29, failed: 1, saved: 29 },
+      failedEntities: [{ entityId: 'u7', message: 'boom' }],
+      scoped: false,
+      dryRun: false,
+      forced: false,
+      durationMs: 1500,
+      ...over,
+    },
+  });
+
+const batchDone = (
+  runId: string,
+  computation: string,
+  attempt: number,
+  batch: number,
+  over: Partial<PayloadInput<'BatchDone'>> = {},
+): Envelope =>
+  makeEvent({
+    type: 'BatchDone',
+    eventId: eventIds.batchDone(runId, computation, attempt, batch, over.retry ?? 0),
+    streamId: streams.computation(runId, computation),
+    correlationId: runId,
+    causationId: null,
+    producer: 'worker',
+    occurredAt: '2026-01-15T02:01:00.000Z',
+    payload: {
+      runId,
+      date: '2026-01-15',
+      computation,
+      attempt,
+      batch,
+      processed: 10,
+      saved: 9,
+      failures: [{ entityId: `u${batch}`, message: 'bad row' }],
+      durationMs: 20,
+      ...over,
+    },
+  });
+
+const runRequested = (runId: string): Envelope =>
+  makeEvent({
+    type: 'RunRequested',
+    eventId: eventIds.runRequested(runId),
+    streamId: streams.run(runId),
+    correlationId: runId,
+    causationId: null,
+    producer: 'api',
+    occurredAt: '2026-01-15T01:59:00.000Z',
+    metadata: { traceId: `trace-${runId}` },
+    payload: { runId, date: '2026-01-15' },
+  });
+
+const passReady = (runId: string, pass: number): Envelope =>
+  makeEvent({
+    type: 'PassReady',
+    eventId: eventIds.passReady(runId, pass),
+    streamId: streams.run(runId),
+    correlationId: runId,
+    causationId: null,
+    producer: 'planner',
+    occurredAt: '2026-01-15T02:00:00.000Z',
+    payload: { runId, date: '2026-01-15', pass, computations: ['A'] },
+  });
+
+/** The envelope as the bus carries it: without the log's bookkeeping. */
+const envelopeOf = (e: StoredEvent) => {
+  const { streamVersion: _v, position: _p, recordedAt: _r, ...envelope } = e;
+  return envelope;
+};
+
+describe('Spanner event store: positions, concurrency, notifications', () => {
+  let database: Database;
+  let drop: () => Promise<void>;
+  beforeEach(async () => ({ database, drop } = await newDatabase()));
+  afterEach(() => drop());
+
+  it('records the commit timestamp with nanoseconds; the events of one append share it', async () => {
+    const store = createSpannerEventStore(database);
+    const r = await store.append('run-r1', [runRequested('r1'), passReady('r1', 0)]);
+    const [a, b] = r.results.map((x) => x.event);
+    expect(a.recordedAt).toMatch(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{9}Z$/);
+    expect(b.recordedAt).toBe(a.recordedAt);
+    expect(a.position).toBe(`${a.recordedAt}/1/run-r1`);
+    expect(b.position).toBe(`${a.recordedAt}/2/run-r1`);
+    // read back from the column, the same nanoseconds
+    expect((await store.readAll()).map((e) => e.position)).toEqual([a.position, b.position]);
+  });
+
+  it('rejects a cursor it did not produce', async () => {
+    const store = createSpannerEventStore(database);
+    const error = await store.readAll({ after: '0000000000000003' }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(InvalidPositionError);
+    expect((error as Error).message).toContain('invalid position "0000000000000003"');
+  });
+
+  it('records an event id once when two stores race to append it (the emulator aborts one)', async () => {
+    const one = createSpannerEventStore(database);
+    const two = createSpannerEventStore(database);
+    const results = await Promise.all([
+      one.append('run-r1', [runRequested('r1')]),
+      two.append('run-r1', [runRequested('r1')]),
+      one.append('run-r1', [runRequested('r1')]),
+    ]);
+    expect(results.map((r) => r.results[0].duplicate).sort()).toEqual([false, true, true]);
+    expect(new Set(results.map((r) => r.results[0].event.position)).size).toBe(1);
+    expect((await one.readAll()).map((e) => e.eventId)).toEqual(['RunRequested:r1']);
+  });
+
+  it('serialises racing writers with expected versions: exactly one wins', async () => {
+    const store = createSpannerEventStore(database);
+    const outcomes = await Promise.allSettled(
+      ['a', 'b', 'c'].map((x) =>
+        store.append('run-r1', [passReady('r1', x.charCodeAt(0))], { expectedVersion: 0 }),
+      ),
+    );
+    const rejected = outcomes.filter((o) => o.status === 'rejected');
+    expect(outcomes.filter((o) => o.status === 'fulfilled')).toHaveLength(1);
+    expect(rejected).toHaveLength(2);
+    for (const o of rejected) {
+      expect((o as PromiseRejectedResult).reason).toBeInstanceOf(WrongExpectedVersionError);
+      expect((o as PromiseRejectedResult).reason).toMatchObject({ expected: 0, actual: 1 });
+    }
+    expect(await store.streamVersion('run-r1')).toBe(1);
+  });
+
+  it('calls onAppended after the commit with the new events only', async () => {
+    const seen: string[][] = [];
+    const store = createSpannerEventStore(database, {
+      onAppended: (events) => seen.push(events.map((e) => e.eventId)),
+    });
+    await store.append('run-r1', [runRequested('r1')]);
+    await store.append('run-r1', [runRequested('r1'), passReady('r1', 0)]);
+    await store.append('run-r1', [passReady('r1', 0)]);
+    expect(seen).toEqual([['RunRequested:r1'], ['PassReady:r1:0']]);
+  });
+
+  it('refuses calls after close()', async () => {
+    const store = createSpannerEventStore(database);
+    await store.close();
+    await expect(store.readAll()).rejects.toThrow('event store is closed: cannot readAll');
+  });
+});
+
+describe('migrateSpanner', () => {
+  const tables = async (database: Database) => {
+    const [rows] = await database.run({
+      sql: `SELECT TABLE_NAME FROM INFORMATION_SCHEMA.TABLES WHERE TABLE_SCHEMA = ''
+            ORDER BY TABLE_NAME`,
+      json: true,
+    });
+    return (rows as Array<{ TABLE_NAME: string }>).map((r) => r.TABLE_NAME);
+  };
+
+  it('applies every file once, in order, and a second run applies nothing', async () => {
+    const { database, drop } = await newDatabase(false);
+    try {
+      expect(await tables(database)).toEqual([]);
+      expect(await migrateSpanner(database, DDL_DIR)).toEqual({
+        applied: DDL_FILES,
+        alreadyApplied: [],
+      });
+      expect(await tables(database)).toEqual([
+        'Events',
+        'HashIndex',
+        'Outbox',
+        'Results',
+        'RunProgress',
+        'SchemaMigrations',
+        'Streams',
+      ]);
+      expect(await migrateSpanner(database, DDL_DIR)).toEqual({
+        applied: [],
+        alreadyApplied: DDL_FILES,
+      });
+      const [rows] = await database.run({
+        sql: 'SELECT Name FROM SchemaMigrations ORDER BY Name',
+        json: true,
+      });
+      expect(rows).toEqual(DDL_FILES.map((Name) => ({ Name })));
+    } finally {
+      await drop();
+    }
+  });
+
+  it('applies only a new file, and refuses a file edited after it was applied', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'almanac-spanner-ddl-'));
+    const { database, drop } = await newDatabase(false);
+    try {
+      for (const f of DDL_FILES) fs.copyFileSync(path.join(DDL_DIR, f), path.join(dir, f));
+      await migrateSpanner(database, dir);
+      fs.writeFileSync(
+        path.join(dir, '004-extra.sql'),
+        '-- a later change\nCREATE TABLE Extra (Id INT64 NOT NULL) PRIMARY KEY (Id);\n',
+      );
+      expect(await migrateSpanner(database, dir)).toEqual({
+        applied: ['004-extra.sql'],
+        alreadyApplied: DDL_FILES,
+      });
+      expect(await tables(database)).toContain('Extra');
+
+      fs.appendFileSync(path.join(dir, '002-outbox.sql'), '\n-- edited\n');
+      const error = await migrateSpanner(database, dir).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(MigrationChangedError);
+      expect(error).toMatchObject({ code: 'migration-changed', file: '002-outbox.sql' });
+      expect((error as Error).message).toContain('put the change in a new file');
+    } finally {
+      await drop();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('names a folder without migrations', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'almanac-spanner-ddl-'));
+    const { database, drop } = await newDatabase(false);
+    try {
+      const error = await migrateSpanner(database, dir).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(MigrationDirectoryError);
+      expect((error as Error).message).toContain(
+        `Spanner migrations in "${dir}": no .sql file found`,
+      );
+    } finally {
+      await drop();
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('inline projections, in the transaction of the append', () => {
+  let database: Database;
+  let drop: () => Promise<void>;
+  beforeEach(async () => ({ database, drop } = await newDatabase()));
+  afterEach(() => drop());
+
+  it('keeps HashIndex equal to the hash-index projection of the log', async () => {
+    const store = createSpannerEventStore(database);
+    const log: Envelope[] = [];
+    const append = async (events: Envelope[]) => {
+      await store.append(events[0].streamId, events);
+      log.push(...events);
+    };
+    const row = () => readHashIndexEntry(database, 'A', '2026-01-15');
+    const projected = () => fold(hashIndexProjection, log)[hashKey('A', '2026-01-15')] ?? null;
+
+    // a start with nothing stored yet changes nothing
+    await append([started('r1', 'A')]);
+    expect(await row()).toBeNull();
+
+    await append([completed('r1', 'A')]);
+    expect(await row()).toEqual({
+      computation: 'A',
+      date: '2026-01-15',
+      runId: 'r1',
+      compositeHash: 'h-r1',
+      hashParts: hashParts('c-r1'),
+      resultHash: 'r-r1',
+      completedAt: '2026-01-15T02:05:00.000+01:00',
+      valid: true,
+    });
+    expect(await row()).toEqual(projected());
+
+    // a dry run neither invalidates nor replaces
+    await append([started('r2', 'A', { dryRun: true })]);
+    await append([completed('r2', 'A', { dryRun: true })]);
+    expect(await row()).toMatchObject({ runId: 'r1', valid: true });
+
+    // a later run starting: the stored results may become partial
+    await append([started('r3', 'A')]);
+    expect(await row()).toMatchObject({ runId: 'r1', valid: false });
+    expect(await row()).toEqual(projected());
+
+    // a failed completion does not replace the entry
+    await append([completed('r3', 'A', { status: 'failed', resultHash: null })]);
+    expect(await row()).toMatchObject({ runId: 'r1', valid: false });
+
+    // a scoped completion replaces the entry but never marks the date up to date
+    await append([started('r4', 'A'), completed('r4', 'A', { scoped: true })]);
+    expect(await row()).toMatchObject({ runId: 'r4', compositeHash: 'h-r4', valid: false });
+    expect(await row()).toEqual(projected());
+
+    // completed then started in one append compose in order
+    await append(
+      [completed('r5', 'A'), started('r6', 'A')].map((e) => ({ ...e, streamId: 'mixed' })),
+    );
+    expect(await row()).toMatchObject({ runId: 'r5', valid: false });
+    expect(await row()).toEqual(projected());
+  });
+
+  it('changes no projection row when the append is rejected', async () => {
+    const store = createSpannerEventStore(database);
+    await store.append('run-r1-A', [completed('r1', 'A')]);
+    const before = await readHashIndexEntry(database, 'A', '2026-01-15');
+    const error = await store
+      .append(
+        'run-r1-A',
+        [started('r2', 'A', { attempt: 1 })].map((e) => ({ ...e, streamId: 'run-r1-A' })),
+        {
+          expectedVersion: 0,
+        },
+      )
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(WrongExpectedVersionError);
+    expect(await readHashIndexEntry(database, 'A', '2026-01-15')).toEqual(before);
+    expect(before).toMatchObject({ valid: true });
+  });
+
+  it('tracks RunProgress per attempt: batches once, errors and superseded attempts ignored', async () => {
+    const store = createSpannerEventStore(database);
+    const stream = streams.computation('r1', 'A');
+    await store.append(stream, [started('r1', 'A'), batchDone('r1', 'A', 1, 0)]);
+    await store.append(stream, [
+      batchDone('r1', 'A', 1, 0, { retry: 1 }), // the same batch again: counted once
+      batchDone('r1', 'A', 1, 1, { error: 'worker died' }), // a batch error: not done
+      batchDone('r1', 'A', 1, 2),
+    ]);
+    expect(await readRunProgress(database, 'r1')).toEqual([
+      {
+        runId: 'r1',
+        computation: 'A',
+        status: 'running',
+        attempt: 1,
+        batchCount: 3,
+        batchesDone: [0, 2],
+        processed: 20,
+        saved: 18,
+        failed: 2,
+        circuitOpen: false,
+        resultHash: null,
+      },
+    ]);
+
+    // a new attempt starts over; a late BatchDone of attempt 1 is fenced out
+    await store.append(stream, [
+      started('r1', 'A', { attempt: 2, batchCount: 2 }),
+      batchDone('r1', 'A', 1, 1),
+      batchDone('r1', 'A', 2, 1),
+    ]);
+    expect(await readRunProgress(database, 'r1')).toMatchObject([
+      { attempt: 2, batchCount: 2, batchesDone: [1], processed: 10, saved: 9, failed: 1 },
+    ]);
+
+    await store.append(stream, [completed('r1', 'A')]);
+    await store.append(streams.computation('r1', 'B'), [
+      completed('r1', 'B', {
+        status: 'skipped',
+        reason: { code: 'unchanged', compositeHash: 'h' },
+      }),
+    ]);
+    expect(await readRunProgress(database, 'r1')).toMatchObject([
+      {
+        computation: 'A',
+        status: 'completed',
+        attempt: 2,
+        resultHash: 'r-r1',
+        processed: 30,
+        saved: 29,
+        failed: 1,
+      },
+      { computation: 'B', status: 'skipped', attempt: 0, batchesDone: [] },
+    ]);
+  });
+});
+
+describe('outbox', () => {
+  let database: Database;
+  let drop: () => Promise<void>;
+  beforeEach(async () => ({ database, drop } = await newDatabase()));
+  afterEach(() => drop());
+
+  const publishedAt = async () => {
+    const [rows] = await database.run({
+      sql: 'SELECT EventId, PublishedAt FROM Outbox ORDER BY EventId',
+      json: true,
+    });
+    return (rows as Array<{ EventId: string; PublishedAt: { toISOString(): string } | null }>).map(
+      (r) => [r.EventId, r.PublishedAt?.toISOString() ?? null],
+    );
+  };
+
+  it('publishes on the next relay run what was committed but never published, marking it once', async () => {
+    const store = createSpannerEventStore(database);
+    const r1 = await store.append('run-r1', [runRequested('r1'), passReady('r1', 0)]);
+    const r2 = await store.append('run-r2', [runRequested('r2')]);
+    await store.append('run-r2', [runRequested('r2')]); // a duplicate: no second outbox row
+    // ...the process dies here, before publishing: nothing but the outbox rows remain
+
+    const outbox = createSpannerOutbox(database);
+    const pending = await outbox.pending();
+    expect(pending.map((m) => [m.eventId, m.topic])).toEqual([
+      ['RunRequested:r1', topics.runs],
+      ['PassReady:r1:0', topics.passes],
+      ['RunRequested:r2', topics.runs],
+    ]);
+    expect(pending[0]).toEqual({
+      eventId: 'RunRequested:r1',
+      streamId: 'run-r1',
+      seq: 1,
+      topic: topics.runs,
+      data: JSON.stringify(envelopeOf(r1.results[0].event)),
+      attributes: {
+        type: 'RunRequested',
+        eventId: 'RunRequested:r1',
+        correlationId: 'r1',
+        traceId: 'trace-r1',
+      },
+      createdAt: r1.results[0].event.recordedAt,
+    });
+    expect(await outbox.pending(1)).toEqual([pending[0]]);
+
+    // the bus is not under test here: a recorder of what the relay hands it
+    const received: Array<{ topic: string; data: string; attributes: Record<string, string> }> = [];
+    const publish = async (
+      topic: string,
+      messages: Array<{ data: string; attributes: Record<string, string> }>,
+    ) => {
+      for (const m of messages) received.push({ topic, ...m });
+    };
+
+    // the next relay run (a restarted process) publishes them, in log order per topic
+    expect(await relayOutbox(createSpannerOutbox(database), publish, { batchSize: 2 })).toBe(3);
+    expect(received.map((m) => [m.topic, m.attributes.eventId])).toEqual([
+      [topics.runs, 'RunRequested:r1'],
+      [topics.passes, 'PassReady:r1:0'],
+      [topics.runs, 'RunRequested:r2'],
+    ]);
+    expect(received.map((m) => JSON.parse(m.data))).toEqual([
+      envelopeOf(r1.results[0].event),
+      envelopeOf(r1.results[1].event),
+      envelopeOf(r2.results[0].event),
+    ]);
+
+    const marked = await publishedAt();
+    expect(marked.every(([, at]) => typeof at === 'string')).toBe(true);
+    expect(await outbox.pending()).toEqual([]);
+    // nothing left to publish, and marking again changes nothing
+    expect(await relayOutbox(outbox, publish)).toBe(0);
+    expect(await outbox.markPublished(['RunRequested:r1'])).toBe(0);
+    expect(await publishedAt()).toEqual(marked);
+    expect(received).toHaveLength(3);
+  });
+
+  it('keeps the messages of a failed publish pending for the next run', async () => {
+    const store = createSpannerEventStore(database);
+    await store.append('run-r1', [runRequested('r1'), passReady('r1', 0)]);
+    const outbox = createSpannerOutbox(database);
+    const sent: string[] = [];
+    const failing = async (topic: string) => {
+      if (topic === topics.passes) throw new Error('pubsub unavailable');
+      sent.push(topic);
+    };
+    await expect(relayOutbox(outbox, failing)).rejects.toThrow('pubsub unavailable');
+    expect(sent).toEqual([topics.runs]);
+    expect((await outbox.pending()).map((m) => m.eventId)).toEqual(['PassReady:r1:0']);
+
+    const ok = async (topic: string) => void sent.push(topic);
+    expect(await relayOutbox(outbox, ok)).toBe(1);
+    expect(sent).toEqual([topics.runs, topics.passes]);
+    expect(await outbox.pending()).toEqual([]);
+  });
+});
