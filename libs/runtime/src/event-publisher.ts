@@ -11,6 +11,8 @@ export class EventPublisher {
     private readonly store: EventStore,
     private readonly bus: Bus,
     private readonly onAppended: (events: Envelope[]) => void = () => undefined,
+    /** after a successful publish, e.g. marking the outbox rows written with the append */
+    private readonly afterPublish: (events: Envelope[]) => Promise<unknown> = async () => undefined,
   ) {}
 
   async publish(events: Envelope[]): Promise<Envelope[]> {
@@ -45,6 +47,7 @@ export class EventPublisher {
         ),
       ),
     );
+    await this.afterPublish(fresh);
     return fresh;
   }
 }
