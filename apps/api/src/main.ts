@@ -1,4 +1,4 @@
-import { bootstrapService } from '@almanac/runtime';
-import { ApiModule, SERVICE_NAME } from './app.module';
+import { runGcpService } from '@almanac/runtime';
 
-if (require.main === module) void bootstrapService(ApiModule, SERVICE_NAME);
+// The api service of the gcp profile: environment in, /health out (see README "Running distributed").
+if (require.main === module) void runGcpService('api');

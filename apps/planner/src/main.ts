@@ -1,4 +1,4 @@
-import { bootstrapService } from '@almanac/runtime';
-import { PlannerModule, SERVICE_NAME } from './app.module';
+import { runGcpService } from '@almanac/runtime';
 
-if (require.main === module) void bootstrapService(PlannerModule, SERVICE_NAME);
+// The planner service of the gcp profile: environment in, /health out (see README "Running distributed").
+if (require.main === module) void runGcpService('planner');

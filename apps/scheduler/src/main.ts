@@ -1,4 +1,4 @@
-import { bootstrapService } from '@almanac/runtime';
-import { SchedulerModule, SERVICE_NAME } from './app.module';
+import { runGcpService } from '@almanac/runtime';
 
-if (require.main === module) void bootstrapService(SchedulerModule, SERVICE_NAME);
+// The scheduler service of the gcp profile: environment in, /health out (see README "Running distributed").
+if (require.main === module) void runGcpService('scheduler');

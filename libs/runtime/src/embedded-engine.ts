@@ -5,7 +5,7 @@ import { eventIds, makeEvent, streams, topics, type Envelope } from '@almanac/co
 import { createSqliteEventStore, type EventStore } from '@almanac/eventlog';
 import { CodeHashCache, type LogSink } from '@almanac/kernel';
 import { createInProcessBus, deadLetterTopic, type InProcessBus } from '@almanac/messaging';
-import { fold, runProjection, type RunView } from '@almanac/projections';
+import type { RunView } from '@almanac/projections';
 import {
   createDuckDbResultStore,
   createDuckDbWarehouse,
@@ -13,6 +13,7 @@ import {
   type Warehouse,
 } from '@almanac/warehouse';
 import { EventPublisher } from './event-publisher';
+import { readRunView } from './queries';
 import { ExecutorService } from './executor.service';
 import { loadProject, type LoadedProject } from './load-computations';
 import { PlannerService } from './planner.service';
@@ -196,16 +197,9 @@ export class EmbeddedEngine {
   }
 
   async runView(runId: string): Promise<RunView> {
-    const events = await this.store.readStream(streams.run(runId));
-    const view = fold(runProjection, events);
-    const planned = view[runId];
-    if (!planned) throw new Error(`unknown run "${runId}"`);
-    const computationEvents = await Promise.all(
-      Object.keys(planned.computations).map((c) =>
-        this.store.readStream(streams.computation(runId, c)),
-      ),
-    );
-    return fold(runProjection, computationEvents.flat(), view)[runId];
+    const view = await readRunView(this.store, runId);
+    if (!view) throw new Error(`unknown run "${runId}"`);
+    return view;
   }
 
   async close(): Promise<void> {

@@ -1,4 +1,4 @@
-import type { HashParts, Reason } from '@almanac/contracts';
+import { streams, type Envelope, type HashParts, type Reason } from '@almanac/contracts';
 import { blockedBy, evaluateComputation, type RequiredInput } from '@almanac/executor';
 import { diffHashParts, previousDate, selectComputations } from '@almanac/kernel';
 import {
@@ -11,7 +11,9 @@ import {
   type DecisionsView,
   type HashIndex,
   type LogReader,
+  type RunView,
   type RunsView,
+  fold,
 } from '@almanac/projections';
 import type { Warehouse } from '@almanac/warehouse';
 import { entitySetInput, readRequiredInputs } from './inputs';
@@ -43,6 +45,20 @@ export interface StatusRow {
   resultHash: string | null;
   entities: number | null;
   failedEntities: string[];
+}
+
+/** One run's view, from its own streams only (cheap whatever the size of the log). */
+export async function readRunView(
+  store: { readStream(streamId: string): Promise<Envelope[]> },
+  runId: string,
+): Promise<RunView | null> {
+  const view = fold(runProjection, await store.readStream(streams.run(runId)));
+  const run = view[runId];
+  if (!run) return null;
+  const perComputation = await Promise.all(
+    Object.keys(run.computations).map((c) => store.readStream(streams.computation(runId, c))),
+  );
+  return fold(runProjection, perComputation.flat(), view)[runId];
 }
 
 /** The latest decision of each computation for a date. */

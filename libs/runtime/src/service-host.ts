@@ -6,6 +6,8 @@ import {
   Module,
   type INestApplication,
   type OnApplicationShutdown,
+  type Provider,
+  type Type,
 } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 
@@ -43,13 +45,14 @@ class ShutdownHook implements OnApplicationShutdown {
  */
 export async function hostService(
   handle: ServiceHandle,
-  opts: { port: number; host: string },
+  opts: { port: number; host: string; controllers?: Type[]; providers?: Provider[] },
 ): Promise<INestApplication> {
   @Module({
-    controllers: [HealthController],
+    controllers: [HealthController, ...(opts.controllers ?? [])],
     providers: [
       { provide: SERVICE_HANDLE, useValue: handle },
       { provide: ShutdownHook, useFactory: () => new ShutdownHook(handle) },
+      ...(opts.providers ?? []),
     ],
   })
   class ServiceModule {}

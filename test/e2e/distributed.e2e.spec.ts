@@ -1,0 +1,101 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { RunView } from '@almanac/projections';
+import { EmbeddedEngine, loadProjectConfig, parseProjectConfig } from '@almanac/runtime';
+import { generateSampleData } from '../../computations/sample-data/generate';
+import { REPO_ROOT, startCluster, type Cluster } from '../cluster/cluster';
+
+const DATE = '2026-01-15';
+
+async function waitForRun(apiUrl: string, runId: string, timeoutMs: number): Promise<RunView> {
+  const deadline = Date.now() + timeoutMs;
+  let last: RunView | null = null;
+  while (Date.now() < deadline) {
+    const res = await fetch(`${apiUrl}/runs/${runId}`);
+    if (res.status === 200) {
+      last = (await res.json()) as RunView;
+      if (['completed', 'failed', 'rejected'].includes(last.status)) return last;
+    }
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  throw new Error(
+    `run ${runId} did not finish within ${timeoutMs} ms; last view: ${JSON.stringify(last?.computations)}`,
+  );
+}
+
+// The five services as separate OS processes over the Pub/Sub and Spanner emulators.
+describe('distributed Almanac (e2e)', () => {
+  let dir: string;
+  let cluster: Cluster | undefined;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'almanac-e2e-'));
+    await generateSampleData({
+      path: join(dir, 'warehouse.duckdb'),
+      users: 120,
+      days: 3,
+      endDate: DATE,
+    });
+    cluster = await startCluster({ warehousePath: join(dir, 'warehouse.duckdb') });
+  }, 180_000);
+
+  afterAll(async () => {
+    await cluster?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }, 60_000);
+
+  it('runs the example DAG requested through the api, with the result hashes of the embedded profile', async () => {
+    const { apiUrl, services } = cluster!;
+    const health = await Promise.all(
+      [...services.values()].map(async (s) => [s.name, (await fetch(`${s.url}/health`)).status]),
+    );
+    expect(Object.fromEntries(health)).toEqual({
+      scheduler: 200,
+      planner: 200,
+      executor: 200,
+      worker: 200,
+      api: 200,
+    });
+
+    const bad = await fetch(`${apiUrl}/runs`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ date: '2026-02-30' }),
+    });
+    expect(bad.status).toBe(400);
+
+    const res = await fetch(`${apiUrl}/runs`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ date: DATE }),
+    });
+    expect(res.status).toBe(202);
+    const { runId } = (await res.json()) as { runId: string };
+    const distributed = await waitForRun(apiUrl, runId, 150_000);
+    expect(distributed.status).toBe('completed');
+
+    // the same data through the embedded profile
+    const base = loadProjectConfig(REPO_ROOT);
+    const config = parseProjectConfig({
+      ...base,
+      warehouse: { path: join(dir, 'warehouse.duckdb') },
+      dataDir: join(dir, 'embedded'),
+    });
+    const engine = await EmbeddedEngine.open({ root: REPO_ROOT, config });
+    const embedded = await engine.run({ date: DATE });
+    await engine.close();
+
+    const hashes = (run: RunView) =>
+      Object.fromEntries(
+        Object.values(run.computations).map((c) => [
+          c.name,
+          { status: c.status, resultHash: c.resultHash },
+        ]),
+      );
+    expect(Object.keys(hashes(distributed)).length).toBe(6);
+    expect(hashes(distributed)).toEqual(hashes(embedded));
+    for (const c of Object.values(distributed.computations))
+      expect(c.resultHash).toMatch(/^[0-9a-f]{64}$/);
+  }, 240_000);
+});
