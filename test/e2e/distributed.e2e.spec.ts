@@ -1,4 +1,6 @@
 import { mkdtempSync, rmSync } from 'node:fs';
+import { PubSub } from '@google-cloud/pubsub';
+import { topics } from '@almanac/contracts';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { RunView } from '@almanac/projections';
@@ -98,4 +100,33 @@ describe('distributed Almanac (e2e)', () => {
     for (const c of Object.values(distributed.computations))
       expect(c.resultHash).toMatch(/^[0-9a-f]{64}$/);
   }, 240_000);
+
+  it('sends a malformed message to the dead-letter topic and keeps serving', async () => {
+    const { apiUrl, env } = cluster!;
+    const pubsub = new PubSub({ projectId: env.GOOGLE_CLOUD_PROJECT });
+    const deadLetters = pubsub.subscription('planner.runs.dead-letter');
+    const dead = new Promise<{ reason: string; data: string }>((resolve) =>
+      deadLetters.on('message', (m) => {
+        m.ack();
+        if (m.data.toString() === 'this is not an event')
+          resolve({ reason: m.attributes.deadLetterReason, data: m.data.toString() });
+      }),
+    );
+    await pubsub.topic(topics.runs).publishMessage({ data: Buffer.from('this is not an event') });
+    const got = await dead;
+    expect(got.reason).toMatch(/JSON/);
+    await deadLetters.close();
+    await pubsub.close();
+
+    // the planner still serves: another run completes
+    const res = await fetch(`${apiUrl}/runs`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ date: DATE, targets: ['MarketStats'] }),
+    });
+    const { runId } = (await res.json()) as { runId: string };
+    const run = await waitForRun(apiUrl, runId, 60_000);
+    expect(run.status).toBe('completed');
+    expect(run.computations.MarketStats.status).toBe('skipped');
+  }, 120_000);
 });
