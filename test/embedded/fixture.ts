@@ -1,3 +1,4 @@
+import type { InProcessBus } from '@almanac/messaging';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -206,10 +207,13 @@ export class Fixture {
     );
   }
 
-  async open(config: ProjectConfig = this.config): Promise<EmbeddedEngine> {
+  async open(
+    config: ProjectConfig = this.config,
+    opts: { bus?: InProcessBus } = {},
+  ): Promise<EmbeddedEngine> {
     if (this.engine) throw new Error('fixture: an engine is already open');
     this.loadNewCode();
-    this.engine = await EmbeddedEngine.open({ root: this.dir, config });
+    this.engine = await EmbeddedEngine.open({ root: this.dir, config, bus: opts.bus });
     return this.engine;
   }
 
@@ -220,8 +224,8 @@ export class Fixture {
   }
 
   /** open, run, close */
-  async run(request: RunRequest): Promise<RunView> {
-    const engine = await this.open();
+  async run(request: RunRequest, opts: { bus?: InProcessBus } = {}): Promise<RunView> {
+    const engine = await this.open(this.config, opts);
     try {
       return await engine.run(request);
     } finally {

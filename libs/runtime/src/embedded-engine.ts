@@ -38,6 +38,8 @@ export interface EngineOptions {
   log?: LogSink;
   clock?: () => Date;
   owner?: string;
+  /** the bus to use (default: a new in-process bus); fault tests pass one that misbehaves */
+  bus?: InProcessBus;
 }
 
 export class RunStalledError extends Error {
@@ -84,7 +86,7 @@ export class EmbeddedEngine {
     });
     const results = await createDuckDbResultStore({ path: paths.results });
     const store = createSqliteEventStore(paths.eventLog);
-    const bus = createInProcessBus();
+    const bus = opts.bus ?? createInProcessBus();
     const onEvent = opts.onEvent;
     const publisher = new EventPublisher(
       store,
