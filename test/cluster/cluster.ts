@@ -40,6 +40,8 @@ export async function startCluster(opts: {
   warehousePath: string;
   projectId?: string;
   log?: (line: string) => void;
+  /** extra environment of every service (execution overrides for fault tests) */
+  env?: Record<string, string>;
 }): Promise<Cluster> {
   const log = opts.log ?? (() => undefined);
   const emulators: RunningEmulator[] = [];
@@ -64,6 +66,7 @@ export async function startCluster(opts: {
       ALMANAC_WAREHOUSE_PATH: opts.warehousePath,
       PORT: '0',
       HOST: '127.0.0.1',
+      ...opts.env,
     };
     log(`emulators: pubsub ${pubsubEmu.host}, spanner ${spannerEmu.host}`);
     Object.assign(process.env, emulatorEnv({ pubsub: pubsubEmu.host, spanner: spannerEmu.host }));

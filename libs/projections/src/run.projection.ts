@@ -34,6 +34,10 @@ export interface ComputationRunView {
   completedAt: string | null;
   durationMs: number | null;
   circuitOpen: boolean;
+  /** executor that owns the current attempt */
+  owner: string | null;
+  /** last sign of life of the current attempt: its start or its latest BatchDone */
+  lastProgressAt: string | null;
 }
 
 export interface RunView {
@@ -51,6 +55,8 @@ export interface RunView {
   durationMs: number | null;
   passes: string[][];
   currentPass: number | null;
+  /** pass -> when it was made ready */
+  passReadyAt: Record<string, string>;
   computations: Record<string, ComputationRunView>;
   rejection: { code: string; message: string } | null;
 }
@@ -100,6 +106,7 @@ function evolveRun(view: RunsView, event: Envelope): void {
         durationMs: null,
         passes: [],
         currentPass: null,
+        passReadyAt: {},
         computations: {},
         rejection: null,
       };
@@ -138,6 +145,8 @@ function evolveRun(view: RunsView, event: Envelope): void {
           completedAt: null,
           durationMs: null,
           circuitOpen: false,
+          owner: null,
+          lastProgressAt: null,
         };
       }
       return;
@@ -155,6 +164,7 @@ function evolveRun(view: RunsView, event: Envelope): void {
       if (!run) return;
       run.status = 'running';
       run.currentPass = Math.max(run.currentPass ?? 0, event.payload.pass);
+      run.passReadyAt[event.payload.pass] ??= event.occurredAt;
       return;
     }
     case 'ComputationStarted': {
@@ -177,6 +187,8 @@ function evolveRun(view: RunsView, event: Envelope): void {
       c.scoped = event.payload.scoped;
       c.forced = event.payload.forced;
       c.startedAt ??= event.occurredAt;
+      c.owner = event.payload.owner;
+      c.lastProgressAt = event.occurredAt;
       return;
     }
     case 'BatchRequested':
@@ -184,7 +196,10 @@ function evolveRun(view: RunsView, event: Envelope): void {
     case 'BatchDone': {
       const p = event.payload;
       const c = view[p.runId]?.computations[p.computation];
-      if (!c || p.attempt !== c.attempt || p.error !== undefined || c.batchesDone[p.batch]) return;
+      if (!c || p.attempt !== c.attempt) return;
+      if (!c.lastProgressAt || event.occurredAt > c.lastProgressAt)
+        c.lastProgressAt = event.occurredAt;
+      if (p.error !== undefined || c.batchesDone[p.batch]) return;
       c.batchesDone[p.batch] = true;
       c.processed += p.processed;
       c.saved += p.saved;

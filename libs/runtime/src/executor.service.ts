@@ -1,10 +1,11 @@
-import { GLOBAL_ENTITY, parseEnvelope, type Envelope } from '@almanac/contracts';
+import { eventIds, GLOBAL_ENTITY, parseEnvelope, type Envelope } from '@almanac/contracts';
 import type { EventStore } from '@almanac/eventlog';
 import {
   blockedBy,
   completionFailure,
   dispatchBatches,
   evaluateComputation,
+  findStalled,
   executorDecider,
   PermanentBatchError,
   planBatches,
@@ -92,6 +93,30 @@ export class ExecutorService {
     await this.advance(runId, event.eventId);
   }
 
+  /**
+   * Picks up work whose owner stopped making progress: computations quiet for the zombie threshold
+   * get a new attempt (late answers to the old one are fenced off), a pass made ready but never
+   * started is started, a finished pass that was not moved on is moved on.
+   */
+  async sweep(): Promise<void> {
+    await this.projections.catchUp();
+    const now = this.now();
+    const threshold = this.deps.config.execution.zombieThresholdMs;
+    await Promise.all(
+      Object.values(this.projections.views.runs).map(async (run) => {
+        const stalled = findStalled(run, now, threshold);
+        const causation = eventIds.passReady(run.runId, run.currentPass ?? 0);
+        await Promise.all(
+          [...stalled.takeOver, ...stalled.start].map((name) =>
+            this.handleComputation(run.runId, name, causation),
+          ),
+        );
+        if (stalled.advance || stalled.takeOver.length || stalled.start.length)
+          await this.advance(run.runId, causation);
+      }),
+    );
+  }
+
   private now(): string {
     return this.deps.clock().toISOString();
   }
@@ -130,7 +155,18 @@ export class ExecutorService {
       const run = this.projections.views.runs[runId];
       const c = run?.computations[name];
       if (!run || !c || (c.status !== 'pending' && c.status !== 'running')) return;
+      // a running computation belongs to its owner until it has been quiet for the zombie threshold
       const takeover = c.status === 'running';
+      if (
+        takeover &&
+        !findStalled(
+          run,
+          this.now(),
+          this.deps.config.execution.zombieThresholdMs,
+        ).takeOver.includes(name)
+      ) {
+        return;
+      }
       const t0 = this.deps.clock().getTime();
       const entry = this.deps.project.manifest.entries.get(name);
       let evaluation: Evaluation;

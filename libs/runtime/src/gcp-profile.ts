@@ -57,7 +57,20 @@ export interface GcpProfile {
 
 export async function openGcpProfile(env: ServiceEnv, service: ServiceName): Promise<GcpProfile> {
   const root = findProjectRoot(env.ALMANAC_PROJECT_ROOT ?? process.cwd());
-  const config = loadProjectConfig(root);
+  const loaded = loadProjectConfig(root);
+  const execution = loaded.execution;
+  const config: ProjectConfig = {
+    ...loaded,
+    execution: {
+      ...execution,
+      zombieThresholdMs: env.ALMANAC_ZOMBIE_THRESHOLD_MS ?? execution.zombieThresholdMs,
+      sweepIntervalMs: env.ALMANAC_SWEEP_INTERVAL_MS ?? execution.sweepIntervalMs,
+      breaker: {
+        ...execution.breaker,
+        timeoutMs: env.ALMANAC_BATCH_TIMEOUT_MS ?? execution.breaker.timeoutMs,
+      },
+    },
+  };
   const paths = projectPaths(root, config);
   const project = await loadProject(root, paths.computationsDir, config);
   const spanner = new Spanner({ projectId: env.GOOGLE_CLOUD_PROJECT });

@@ -62,6 +62,14 @@ export const ProjectConfigSchema = z
           .int()
           .positive()
           .default(60 * 60_000),
+        /** a started computation with no progress for this long is taken over by another executor */
+        zombieThresholdMs: z
+          .number()
+          .int()
+          .positive()
+          .default(60 * 60_000),
+        /** how often a deployed executor looks for stalled work */
+        sweepIntervalMs: z.number().int().positive().default(60_000),
         breaker: BreakerSettings.default(BreakerSettings.parse({})),
       })
       .strict()

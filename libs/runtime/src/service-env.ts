@@ -14,6 +14,10 @@ export const ServiceEnvSchema = z.object({
   HOST: z.string().default('127.0.0.1'),
   /** this process's identity in leases (default: service name, host and pid) */
   ALMANAC_OWNER: z.string().min(1).optional(),
+  /** overrides of almanac.config.ts execution settings, for operators and fault tests */
+  ALMANAC_ZOMBIE_THRESHOLD_MS: z.coerce.number().int().positive().optional(),
+  ALMANAC_SWEEP_INTERVAL_MS: z.coerce.number().int().positive().optional(),
+  ALMANAC_BATCH_TIMEOUT_MS: z.coerce.number().int().positive().optional(),
 });
 export type ServiceEnv = z.output<typeof ServiceEnvSchema>;
 

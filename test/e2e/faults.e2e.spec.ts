@@ -1,0 +1,128 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { RunView } from '@almanac/projections';
+import { EmbeddedEngine, loadProjectConfig, parseProjectConfig } from '@almanac/runtime';
+import { generateSampleData } from '../../computations/sample-data/generate';
+import {
+  REPO_ROOT,
+  startCluster,
+  stopProcess,
+  type Cluster,
+  type Service,
+} from '../cluster/cluster';
+
+const DATE = '2026-01-15';
+const PER_ENTITY = ['UserDailyActive', 'UserOrderStats', 'UserPortfolioSummary', 'UserRiskScore'];
+
+async function getRun(apiUrl: string, runId: string): Promise<RunView | null> {
+  const res = await fetch(`${apiUrl}/runs/${runId}`);
+  return res.status === 200 ? ((await res.json()) as RunView) : null;
+}
+
+async function waitFor<T>(
+  what: string,
+  timeoutMs: number,
+  probe: () => Promise<T | null | undefined | false>,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const v = await probe();
+    if (v) return v;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+const summary = (run: RunView) =>
+  Object.fromEntries(
+    Object.values(run.computations).map((c) => [
+      c.name,
+      { status: c.status, resultHash: c.resultHash },
+    ]),
+  );
+
+// DESIGN §5 invariant 2: killing a service mid-run and starting it again gives exactly the
+// results of an undisturbed run.
+describe('distributed Almanac: SIGKILL in the middle of a run (e2e)', () => {
+  let dir: string;
+  let cluster: Cluster | undefined;
+  let undisturbed: ReturnType<typeof summary>;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'almanac-faults-'));
+    const warehouse = join(dir, 'warehouse.duckdb');
+    await generateSampleData({ path: warehouse, users: 2500, days: 3, endDate: DATE });
+    const base = loadProjectConfig(REPO_ROOT);
+    const config = parseProjectConfig({
+      ...base,
+      warehouse: { path: warehouse },
+      dataDir: join(dir, 'embedded'),
+    });
+    const engine = await EmbeddedEngine.open({ root: REPO_ROOT, config });
+    undisturbed = summary(await engine.run({ date: DATE }));
+    await engine.close();
+    cluster = await startCluster({
+      warehousePath: warehouse,
+      // seconds instead of the production hour and minute, so the test sees takeovers and retries
+      env: {
+        ALMANAC_ZOMBIE_THRESHOLD_MS: '3000',
+        ALMANAC_SWEEP_INTERVAL_MS: '500',
+        ALMANAC_BATCH_TIMEOUT_MS: '30000',
+      },
+    });
+  }, 240_000);
+
+  afterAll(async () => {
+    await cluster?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }, 60_000);
+
+  async function runWithKill(victim: Service, force: boolean): Promise<RunView> {
+    const { apiUrl, services } = cluster!;
+    const res = await fetch(`${apiUrl}/runs`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ date: DATE, force }),
+    });
+    const { runId } = (await res.json()) as { runId: string };
+    // wait until a per-entity computation is part-way through its batches
+    const midway = await waitFor(
+      `a per-entity computation of ${runId} in progress`,
+      120_000,
+      async () => {
+        const run = await getRun(apiUrl, runId);
+        const c =
+          run &&
+          PER_ENTITY.map((n) => run.computations[n]).find(
+            (x) => x?.status === 'running' && Object.keys(x.batchesDone).length < x.batchCount,
+          );
+        return c ? c.name : null;
+      },
+    );
+    await stopProcess(services.get(victim)!.child, 'SIGKILL');
+    await cluster!.start(victim);
+    const run = await waitFor(`run ${runId} to finish`, 180_000, async () => {
+      const r = await getRun(apiUrl, runId);
+      return r && ['completed', 'failed', 'rejected'].includes(r.status) ? r : null;
+    });
+    return Object.assign(run, { killedDuring: midway });
+  }
+
+  it('an executor killed mid-computation is replaced, its work taken over, and the results are exactly the undisturbed ones', async () => {
+    const run = await runWithKill('executor', true);
+    expect(run.status).toBe('completed');
+    // result hashes are computed from the stored rows: an extra or duplicated result would change them
+    expect(summary(run)).toEqual(undisturbed);
+    // the computation it was running was taken over in a new attempt
+    const attempts = Object.values(run.computations).map((c) => c.attempt);
+    expect(Math.max(...attempts)).toBeGreaterThanOrEqual(2);
+  }, 300_000);
+
+  it('a worker killed mid-batch is replaced and the run completes with exactly the undisturbed results', async () => {
+    const run = await runWithKill('worker', true);
+    expect(run.status).toBe('completed');
+    expect(summary(run)).toEqual(undisturbed);
+    // result hashes are computed from the stored rows: an extra or duplicated result would change them
+  }, 300_000);
+});
