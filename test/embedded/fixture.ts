@@ -1,4 +1,3 @@
-import type { InProcessBus } from '@almanac/messaging';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -8,6 +7,7 @@ import {
   parseProjectConfig,
   type ProjectConfig,
   type ProjectConfigInput,
+  type EngineOptions,
   type RunRequest,
 } from '@almanac/runtime';
 
@@ -130,6 +130,8 @@ export interface FixtureOptions {
   config?: ProjectConfigInput;
 }
 
+export type OpenOptions = Pick<EngineOptions, 'bus' | 'wrapResults'>;
+
 /** A temporary project: computations folder, DuckDB warehouse, and the engine's data folder. */
 export class Fixture {
   private engine: EmbeddedEngine | null = null;
@@ -207,13 +209,10 @@ export class Fixture {
     );
   }
 
-  async open(
-    config: ProjectConfig = this.config,
-    opts: { bus?: InProcessBus } = {},
-  ): Promise<EmbeddedEngine> {
+  async open(config: ProjectConfig = this.config, opts: OpenOptions = {}): Promise<EmbeddedEngine> {
     if (this.engine) throw new Error('fixture: an engine is already open');
     this.loadNewCode();
-    this.engine = await EmbeddedEngine.open({ root: this.dir, config, bus: opts.bus });
+    this.engine = await EmbeddedEngine.open({ root: this.dir, config, ...opts });
     return this.engine;
   }
 
@@ -224,7 +223,7 @@ export class Fixture {
   }
 
   /** open, run, close */
-  async run(request: RunRequest, opts: { bus?: InProcessBus } = {}): Promise<RunView> {
+  async run(request: RunRequest, opts: OpenOptions = {}): Promise<RunView> {
     const engine = await this.open(this.config, opts);
     try {
       return await engine.run(request);

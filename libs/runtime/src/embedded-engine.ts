@@ -40,6 +40,8 @@ export interface EngineOptions {
   owner?: string;
   /** the bus to use (default: a new in-process bus); fault tests pass one that misbehaves */
   bus?: InProcessBus;
+  /** wraps the result store (fault tests make some writes fail) */
+  wrapResults?: (store: ResultStore) => ResultStore;
 }
 
 export class RunStalledError extends Error {
@@ -84,7 +86,8 @@ export class EmbeddedEngine {
       readOnly: true,
       schemaTtlMs: opts.config.warehouse.schemaTtlMs,
     });
-    const results = await createDuckDbResultStore({ path: paths.results });
+    const duckResults = await createDuckDbResultStore({ path: paths.results });
+    const results = opts.wrapResults ? opts.wrapResults(duckResults) : duckResults;
     const store = createSqliteEventStore(paths.eventLog);
     const bus = opts.bus ?? createInProcessBus();
     const onEvent = opts.onEvent;
