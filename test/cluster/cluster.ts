@@ -10,7 +10,7 @@ import {
   startPubSubEmulator,
   startSpannerEmulator,
   type RunningEmulator,
-} from '../emulators/harness';
+} from '@almanac/emulators';
 
 export const REPO_ROOT = resolve(__dirname, '..', '..');
 const SERVICES = ['scheduler', 'planner', 'executor', 'worker', 'api'] as const;
