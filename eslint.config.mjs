@@ -98,7 +98,13 @@ export default [
   },
   {
     // tests may also use the testing lib and the adapters (conformance suites, real stores)
-    files: ['**/*.spec.ts', '**/*.bench.ts', '**/conformance/**/*.ts', 'test/**/*.ts', 'bench/**/*.ts'],
+    files: [
+      '**/*.spec.ts',
+      '**/*.bench.ts',
+      '**/conformance/**/*.ts',
+      'test/**/*.ts',
+      'bench/**/*.ts',
+    ],
     rules: {
       '@typescript-eslint/no-non-null-assertion': 'off',
       '@nx/enforce-module-boundaries': [
