@@ -1,3 +1,5 @@
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
 import { PubSub } from '@google-cloud/pubsub';
 import { Spanner } from '@google-cloud/spanner';
 import {
@@ -53,5 +55,26 @@ describe('emulator harness', () => {
     expect(rows.map((r) => r.toJSON())).toEqual([{ one: 1 }]);
     await database.close();
     void spanner.close();
+  });
+
+  it('without an SDK and without a Docker engine, fails saying what to install (nothing is skipped)', () => {
+    const script = [
+      "process.env.CLOUDSDK_ROOT = '/nonexistent';",
+      "process.env.PATH = '/nonexistent';",
+      "require('tsx/cjs/api').register();",
+      "require('./test/emulators/harness.ts').startSpannerEmulator().then(",
+      "  () => { console.log('STARTED'); process.exit(0); },",
+      "  (e) => { console.log(e.constructor.name + ': ' + e.message); process.exit(3); });",
+    ].join('\n');
+    const out = spawnSync(process.execPath, ['-e', script], {
+      cwd: join(__dirname, '..', '..'),
+      encoding: 'utf8',
+      env: { ...process.env, DOCKER_HOST: 'tcp://127.0.0.1:1', TSX_TSCONFIG_PATH: 'tsconfig.json' },
+      timeout: 60_000,
+    });
+    expect(out.stdout).toContain('EmulatorUnavailableError: no Google Cloud SDK found');
+    expect(out.stdout).toContain('install the Google Cloud CLI with its emulators');
+    expect(out.stdout).toContain('no Docker engine answered either');
+    expect(out.status).toBe(3);
   });
 });

@@ -7,8 +7,8 @@ import { join } from 'node:path';
 /**
  * Starts the Google Cloud emulators as local processes on free ports, for integration tests.
  * Order of preference: the gcloud SDK's emulators (installed on this project's machines), then
- * (not yet) testcontainers with a Docker engine; otherwise a clear error saying what to install.
- * Nothing is skipped silently.
+ * testcontainers (@testcontainers/gcloud) when a Docker engine answers; otherwise a clear error
+ * saying what to install. Nothing is skipped silently.
  */
 export interface RunningEmulator {
   /** host:port to put in PUBSUB_EMULATOR_HOST / SPANNER_EMULATOR_HOST */
@@ -134,8 +134,8 @@ function launch(
   return { child, stop, log: () => output, port };
 }
 
-/** The Pub/Sub emulator (Java), ready in ~1-2 s. */
-export async function startPubSubEmulator(): Promise<RunningEmulator> {
+/** The Pub/Sub emulator (Java) from the local SDK, ready in ~1-2 s. */
+export async function startLocalPubSubEmulator(): Promise<RunningEmulator> {
   const root = sdkRoot();
   const port = await freePort();
   const dataDir = mkdtempSync(join(tmpdir(), 'almanac-pubsub-'));
@@ -161,8 +161,8 @@ export async function startPubSubEmulator(): Promise<RunningEmulator> {
   };
 }
 
-/** The Spanner emulator (gRPC only), ready in well under a second. */
-export async function startSpannerEmulator(): Promise<RunningEmulator> {
+/** The Spanner emulator (gRPC only) from the local SDK, ready in well under a second. */
+export async function startLocalSpannerEmulator(): Promise<RunningEmulator> {
   const root = sdkRoot();
   const port = await freePort();
   const dir = join(root, 'bin', 'cloud_spanner_emulator');
@@ -198,4 +198,55 @@ export function emulatorEnv(hosts: { pubsub?: string; spanner?: string }): Recor
     env.GOOGLE_CLOUD_SPANNER_MULTIPLEXED_SESSIONS_FOR_RW = 'false';
   }
   return env;
+}
+
+const EMULATORS_IMAGE = 'gcr.io/google.com/cloudsdktool/google-cloud-cli:emulators';
+const SPANNER_IMAGE = 'gcr.io/cloud-spanner-emulator/emulator';
+
+/** Whether a Docker engine answers (testcontainers rejects within milliseconds when none does). */
+async function dockerAvailable(): Promise<boolean> {
+  try {
+    const { getContainerRuntimeClient } = await import('testcontainers');
+    await getContainerRuntimeClient();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function withFallback(
+  what: string,
+  local: () => Promise<RunningEmulator>,
+  container: () => Promise<RunningEmulator>,
+): Promise<RunningEmulator> {
+  try {
+    return await local();
+  } catch (e) {
+    if (!(e instanceof EmulatorUnavailableError)) throw e;
+    if (await dockerAvailable()) return container();
+    throw new EmulatorUnavailableError(
+      `${e.message}\n(no Docker engine answered either, so testcontainers cannot run ${what})`,
+    );
+  }
+}
+
+/** The Pub/Sub emulator: the local SDK's, else a testcontainers one. */
+export function startPubSubEmulator(): Promise<RunningEmulator> {
+  return withFallback('the Pub/Sub emulator', startLocalPubSubEmulator, async () => {
+    const { PubSubEmulatorContainer } = await import('@testcontainers/gcloud');
+    const started = await new PubSubEmulatorContainer(EMULATORS_IMAGE).start();
+    return { host: started.getEmulatorEndpoint(), stop: async () => void (await started.stop()) };
+  });
+}
+
+/** The Spanner emulator: the local SDK's, else a testcontainers one. */
+export function startSpannerEmulator(): Promise<RunningEmulator> {
+  return withFallback('the Spanner emulator', startLocalSpannerEmulator, async () => {
+    const { SpannerEmulatorContainer } = await import('@testcontainers/gcloud');
+    const started = await new SpannerEmulatorContainer(SPANNER_IMAGE).start();
+    return {
+      host: started.getEmulatorGrpcEndpoint(),
+      stop: async () => void (await started.stop()),
+    };
+  });
 }

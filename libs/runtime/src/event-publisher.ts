@@ -42,7 +42,13 @@ export class EventPublisher {
           topic,
           list.map((e) => ({
             data: JSON.stringify(stripStorage(e)),
-            attributes: { type: e.type, eventId: e.eventId, correlationId: e.correlationId },
+            // correlation (the run) and trace ids travel as attributes, for routing and tracing
+            attributes: {
+              type: e.type,
+              eventId: e.eventId,
+              correlationId: e.correlationId,
+              ...(e.metadata?.traceId ? { traceId: e.metadata.traceId } : {}),
+            },
           })),
         ),
       ),
