@@ -30,7 +30,7 @@ import type { EventPublisher } from './event-publisher';
 import type { LoadedProject } from './load-computations';
 import type { ProjectConfig } from './project-config';
 
-type Waiter = { resolve: (r: BatchResult) => void; reject: (e: Error) => void };
+type Waiter = { retry: number; resolve: (r: BatchResult) => void; reject: (e: Error) => void };
 
 /**
  * Executor shell: on PassReady it decides each computation of the pass (blocked / impossible /
@@ -71,9 +71,12 @@ export class ExecutorService {
     const event = parseEnvelope(JSON.parse(data));
     if (event.type !== 'BatchDone') return;
     const p = event.payload;
-    const key = waiterKey(p.runId, p.computation, p.attempt, p.batch, p.retry);
+    const key = waiterKey(p.runId, p.computation, p.attempt, p.batch);
     const waiter = this.waiters.get(key);
     if (!waiter) return; // a duplicate, or an answer to a superseded attempt: fenced off
+    // a success from any try of this batch answers it (results are idempotent: an earlier try
+    // redelivered to a restarted worker counts); a failure counts only for the current try
+    if (p.error !== undefined && p.retry !== waiter.retry) return;
     this.waiters.delete(key);
     if (p.error !== undefined) {
       // an error retrying cannot fix (an unknown column...) is not retried and does not trip the breaker
@@ -354,9 +357,9 @@ export class ExecutorService {
     b: PendingBatch,
     retry: number,
   ): Promise<BatchResult> {
-    const key = waiterKey(runId, name, attempt, b.batch, retry);
+    const key = waiterKey(runId, name, attempt, b.batch);
     const answer = new Promise<BatchResult>((resolve, reject) =>
-      this.waiters.set(key, { resolve, reject }),
+      this.waiters.set(key, { retry, resolve, reject }),
     );
     const events = executorDecider.decide(
       {
@@ -380,14 +383,8 @@ export class ExecutorService {
   }
 }
 
-function waiterKey(
-  runId: string,
-  computation: string,
-  attempt: number,
-  batch: number,
-  retry: number,
-): string {
-  return `${runId}|${computation}|${attempt}|${batch}|${retry}`;
+function waiterKey(runId: string, computation: string, attempt: number, batch: number): string {
+  return `${runId}|${computation}|${attempt}|${batch}`;
 }
 
 function errorMessage(err: unknown): string {
