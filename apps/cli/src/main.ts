@@ -4,16 +4,16 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { exportJsonSchemas } from '@almanac/contracts';
 import { isValidDate } from '@almanac/kernel';
 import {
-  analyze,
+  ApiRequestError,
   EmbeddedEngine,
-  explain,
   findProjectRoot,
-  latestRunDate,
   loadProjectConfig,
   projectPaths,
-  readViews,
-  statusRows,
   describeReason,
+  embeddedQueries,
+  serveEmbedded,
+  type AlmanacQueries,
+  type AuditNode,
   type ProjectConfig,
 } from '@almanac/runtime';
 import { duration, Progress, runSummary, table } from './render';
@@ -31,8 +31,16 @@ interface Command {
   summary: string;
   usage: string;
   options: Options;
-  run(values: Record<string, unknown>): Promise<number>;
+  /** names of the positional arguments it takes (none by default) */
+  positionals?: string[];
+  run(values: Record<string, unknown>, positionals: string[]): Promise<number>;
 }
+
+// a reader that stops early (`almanac replay ... | head`) is not an error
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code === 'EPIPE') process.exit(0);
+  throw e;
+});
 
 const out = (s: string) => process.stdout.write(`${s}\n`);
 const err = (s: string) => process.stderr.write(`${s}\n`);
@@ -77,6 +85,60 @@ async function withEngine<T>(
   } finally {
     await engine.close();
   }
+}
+
+/** The engine plus the api's checkpointed queries over its log. */
+async function withQueries<T>(
+  values: Record<string, unknown>,
+  fn: (queries: AlmanacQueries, engine: EmbeddedEngine) => Promise<T>,
+): Promise<T> {
+  return withEngine({ ...values, quiet: true }, async (engine) => {
+    const { queries, close } = embeddedQueries(engine);
+    try {
+      return await fn(queries, engine);
+    } finally {
+      await close();
+    }
+  });
+}
+
+function timestampOption(values: Record<string, unknown>, name: string): string | undefined {
+  const v = values[name];
+  if (v === undefined) return undefined;
+  if (typeof v !== 'string' || Number.isNaN(Date.parse(v)))
+    throw new UsageError(`--${name} "${String(v)}" is not a timestamp (e.g. 2026-01-15T10:00:00Z)`);
+  return new Date(v).toISOString();
+}
+
+function auditLines(node: AuditNode, indent = ''): string[] {
+  const lines: string[] = [];
+  const head = `${indent}${node.computation} ${node.date}`;
+  if (!node.runId) lines.push(`${head}: no completed result`);
+  else
+    lines.push(
+      `${head}: result ${node.resultHash?.slice(0, 12) ?? '(none saved)'} from run ${node.runId} at ${node.completedAt}${node.valid ? '' : ' (invalidated: a later run is rewriting it, or it was restricted to some entities)'}`,
+    );
+  if (node.hashParts) {
+    const h = node.hashParts;
+    lines.push(
+      `${indent}  composite ${node.compositeHash?.slice(0, 12)}: code ${h.code.slice(0, 12)}, epoch ${h.epoch}${h.previous ? `, previous ${h.previous.slice(0, 12)}` : ''}`,
+    );
+    for (const [t, fp] of Object.entries(h.inputs)) lines.push(`${indent}  input ${t}: ${fp}`);
+  }
+  if (node.decisions.length) {
+    lines.push(`${indent}  decisions:`);
+    for (const d of node.decisions)
+      lines.push(
+        `${indent}    ${d.at}  run ${d.runId}  ${d.status}${d.dryRun ? ' (dry run)' : ''}: ${d.why}`,
+      );
+  }
+  for (const dep of node.dependencies) {
+    lines.push(
+      `${indent}  depends on ${dep.name} result ${dep.resultHash?.slice(0, 12) ?? 'none'}`,
+    );
+    if (dep.lineage) lines.push(...auditLines(dep.lineage, `${indent}    `));
+  }
+  return lines;
 }
 
 async function runCommand(values: Record<string, unknown>, date: string): Promise<number> {
@@ -181,17 +243,8 @@ const commands: Record<string, Command> = {
     },
     async run(v) {
       const date = requireDate(v);
-      return withEngine({ ...v, quiet: true }, async (engine) => {
-        const views = await readViews(engine.store);
-        const rows = await analyze(
-          engine.project,
-          engine.config,
-          engine.warehouse,
-          views,
-          date,
-          (v.computation as string[]) ?? [],
-          Boolean(v.force),
-        );
+      return withQueries(v, async (q) => {
+        const rows = await q.analyze(date, (v.computation as string[]) ?? [], Boolean(v.force));
         if (v.json) out(JSON.stringify(rows, null, 2));
         else
           out(
@@ -206,24 +259,24 @@ const commands: Record<string, Command> = {
   },
   status: {
     summary: "each computation's latest status for a date (default: the date of the latest run)",
-    usage: 'almanac status [--date YYYY-MM-DD] [--json]',
-    options: { date: { type: 'string' } },
+    usage: 'almanac status [--date YYYY-MM-DD] [--as-of TIMESTAMP] [--json]',
+    options: { date: { type: 'string' }, 'as-of': { type: 'string' } },
     async run(v) {
-      return withEngine({ ...v, quiet: true }, async (engine) => {
-        const views = await readViews(engine.store);
-        const date = v.date !== undefined ? requireDate(v) : latestRunDate(views);
-        if (!date) {
-          out('no runs yet: try `almanac run --date YYYY-MM-DD`');
+      const date = v.date !== undefined ? requireDate(v) : undefined;
+      const asOf = timestampOption(v, 'as-of');
+      return withQueries(v, async (q) => {
+        const status = await q.status(date, asOf);
+        if (!status.date) {
+          out(asOf ? `no runs before ${asOf}` : 'no runs yet: try `almanac run --date YYYY-MM-DD`');
           return 0;
         }
-        const rows = statusRows(engine.project, views, date);
-        if (v.json) out(JSON.stringify(rows, null, 2));
+        if (v.json) out(JSON.stringify(status.computations, null, 2));
         else {
-          out(`status for ${date}`);
+          out(`status for ${status.date}${asOf ? ` as of ${asOf}` : ''}`);
           out(
             table(
               ['computation', 'pass', 'type', 'status', 'run', 'result', 'reason'],
-              rows.map((r) => [
+              status.computations.map((r) => [
                 r.computation,
                 String(r.pass),
                 r.type,
@@ -239,6 +292,120 @@ const commands: Record<string, Command> = {
       });
     },
   },
+  replay: {
+    summary: "print a run's timeline, replayed from the event log",
+    usage: 'almanac replay --run RUN_ID [--json]',
+    options: { run: { type: 'string', short: 'r' } },
+    async run(v) {
+      const runId = v.run;
+      if (typeof runId !== 'string') throw new UsageError('--run is required (a run id)');
+      return withQueries(v, async (q) => {
+        const timeline = await q.runEvents(runId);
+        if (v.json) out(JSON.stringify(timeline, null, 2));
+        else {
+          const t0 = Date.parse(timeline.events[0].occurredAt);
+          for (const e of timeline.events)
+            out(
+              `${e.recordedAt}  +${duration(Date.parse(e.occurredAt) - t0).padStart(7)}  ${e.type.padEnd(20)} ${e.summary}`,
+            );
+        }
+        return 0;
+      });
+    },
+  },
+  audit: {
+    summary: 'the lineage of the current result of a computation for a date, replayed from the log',
+    usage: 'almanac audit --computation NAME --date YYYY-MM-DD [--as-of TIMESTAMP] [--json]',
+    options: {
+      date: { type: 'string' },
+      computation: { type: 'string', short: 'c' },
+      'as-of': { type: 'string' },
+    },
+    async run(v) {
+      const date = requireDate(v);
+      const name = v.computation;
+      if (typeof name !== 'string') throw new UsageError('--computation is required');
+      const asOf = timestampOption(v, 'as-of');
+      return withQueries(v, async (q) => {
+        const lineage = await q.audit(name, date, asOf);
+        if (v.json) out(JSON.stringify(lineage, null, 2));
+        else out(auditLines(lineage).join('\n'));
+        return 0;
+      });
+    },
+  },
+  projections: {
+    summary: 'rebuild the checkpointed views from the whole log, or verify them against a rebuild',
+    usage: 'almanac projections rebuild|verify [--json]',
+    options: {},
+    positionals: ['rebuild|verify'],
+    async run(v, positionals) {
+      const action = positionals[0];
+      if (action !== 'rebuild' && action !== 'verify')
+        throw new UsageError(
+          action ? `unknown action "${action}": use rebuild or verify` : 'say rebuild or verify',
+        );
+      return withQueries(v, async (q) => {
+        const t0 = Date.now();
+        if (action === 'rebuild') {
+          const r = await q.backend.projections.rebuild();
+          if (v.json) out(JSON.stringify(r, null, 2));
+          else
+            out(
+              `rebuilt from ${r.events} events (up to ${r.position ?? 'the start'}) in ${duration(Date.now() - t0)}`,
+            );
+          return 0;
+        }
+        const report = await q.backend.projections.verify();
+        if (v.json) out(JSON.stringify(report, null, 2));
+        else if (report.equal)
+          out(
+            `equal: the live views match a rebuild from ${report.events} events (up to ${report.position ?? 'the start'})`,
+          );
+        else {
+          out(
+            `DIFFERENT: ${report.differences.length} difference(s) between the live views and a rebuild`,
+          );
+          for (const d of report.differences)
+            out(
+              `  ${d.view} ${d.path}: live ${JSON.stringify(d.live)} rebuilt ${JSON.stringify(d.rebuilt)}`,
+            );
+        }
+        return report.equal ? 0 : 1;
+      });
+    },
+  },
+  serve: {
+    summary: 'serve the api and the status page, with the services running runs in this process',
+    usage: 'almanac serve [--host 127.0.0.1] [--port 8080]',
+    options: { host: { type: 'string' }, port: { type: 'string' } },
+    async run(v) {
+      const { root, config } = project(v);
+      const port = v.port !== undefined ? Number(v.port) : 8080;
+      if (!Number.isInteger(port) || port < 0 || port > 65535)
+        throw new UsageError(`--port must be 0..65535, got "${String(v.port)}"`);
+      if (!existsSync(projectPaths(root, config).warehouse))
+        throw new UsageError('no warehouse yet: run `almanac sample-data` (or `npm start`) first');
+      const served = await serveEmbedded({
+        root,
+        config,
+        host: typeof v.host === 'string' ? v.host : '127.0.0.1',
+        port,
+      });
+      out(`almanac api listening on ${served.url}`);
+      out(
+        `  status page ${served.url}/status   OpenAPI ${served.url}/docs   health ${served.url}/health`,
+      );
+      await new Promise<void>((resolveStop) => {
+        const stop = () => resolveStop();
+        process.once('SIGINT', stop);
+        process.once('SIGTERM', stop);
+      });
+      err('stopping: finishing in-flight work ...');
+      await served.close();
+      return 0;
+    },
+  },
   explain: {
     summary: "why a computation's latest decision for a date was what it was",
     usage: 'almanac explain --computation NAME --date YYYY-MM-DD [--json]',
@@ -247,13 +414,12 @@ const commands: Record<string, Command> = {
       const date = requireDate(v);
       const name = v.computation;
       if (typeof name !== 'string') throw new UsageError('--computation is required');
-      return withEngine({ ...v, quiet: true }, async (engine) => {
-        if (!engine.project.manifest.entries.has(name)) {
-          throw new UsageError(
-            `unknown computation "${name}"; known: ${[...engine.project.manifest.entries.keys()].join(', ')}`,
-          );
-        }
-        const report = explain(await readViews(engine.store), name, date);
+      return withQueries(v, async (q) => {
+        q.checkTargets([name]);
+        const report = await q.explain(name, date).catch((e: unknown) => {
+          if (e instanceof ApiRequestError && e.status === 404) return null;
+          throw e;
+        });
         if (!report) {
           out(`${name} has never run for ${date}`);
           return 0;
@@ -363,10 +529,16 @@ export async function main(argv: string[]): Promise<number> {
       out(`${command.summary}\n\nusage: ${command.usage}`);
       return 0;
     }
-    if (positionals.length) throw new UsageError(`unexpected argument "${positionals[0]}"`);
-    return await command.run(values as Record<string, unknown>);
+    const allowed = command.positionals?.length ?? 0;
+    if (positionals.length > allowed)
+      throw new UsageError(`unexpected argument "${positionals[allowed]}"`);
+    return await command.run(values as Record<string, unknown>, positionals);
   } catch (e) {
-    if (e instanceof UsageError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+    if (
+      e instanceof UsageError ||
+      (e instanceof ApiRequestError && e.status !== 409) ||
+      (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')
+    ) {
       err(`almanac ${name}: ${(e as Error).message}\nusage: ${command.usage}`);
       return 2;
     }

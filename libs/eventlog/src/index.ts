@@ -6,3 +6,13 @@ export {
   type EventStoreFixture,
 } from './conformance/event-store.conformance';
 export * from './spanner';
+export { createSqliteCheckpointStore } from './checkpoints/sqlite-checkpoint-store';
+export {
+  CheckpointNotSerializableError,
+  CheckpointStoreClosedError,
+  CheckpointStoreError,
+} from './checkpoints/checkpoint-store.errors';
+export {
+  checkpointStoreConformance,
+  type CheckpointStoreFixture,
+} from './checkpoints/checkpoint-store.conformance';

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
+import { ApiAuthSettings } from './api/auth/auth-config';
 
 const TableSettings = z
   .object({
@@ -78,6 +79,14 @@ export const ProjectConfigSchema = z
     settings: z.record(z.string(), z.unknown()).default({}),
     references: z.record(z.string(), z.unknown()).default({}),
     rules: z.record(z.string(), z.unknown()).default({}),
+    /** the api (`almanac serve`, the api service): who may call it */
+    api: z
+      .object({
+        /** bearer tokens (sha256 of each; secrets come from ALMANAC_API_TOKENS) and OIDC */
+        auth: ApiAuthSettings.optional(),
+      })
+      .strict()
+      .optional(),
     /** the sample data `almanac sample-data` and `npm start` generate */
     sample: z
       .object({
@@ -148,6 +157,8 @@ export interface ProjectPaths {
   computationsDir: string;
   warehouse: string;
   eventLog: string;
+  /** the checkpointed views of the api and the CLI (rebuilt from the log when missing) */
+  checkpoints: string;
   results: string;
 }
 
@@ -158,6 +169,7 @@ export function projectPaths(root: string, config: ProjectConfig): ProjectPaths 
     computationsDir: resolve(root, config.computationsDir),
     warehouse: resolve(root, config.warehouse.path),
     eventLog: join(dataDir, 'events.sqlite'),
+    checkpoints: join(dataDir, 'projections.sqlite'),
     results: join(dataDir, 'results.duckdb'),
   };
 }

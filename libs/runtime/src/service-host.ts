@@ -10,6 +10,7 @@ import {
   type Type,
 } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import { Public } from './api/auth/auth.guard';
 
 /** A running service: what it reports on /health and how it stops. */
 export interface ServiceHandle {
@@ -27,6 +28,7 @@ class HealthController {
   constructor(@Inject(SERVICE_HANDLE) private readonly handle: ServiceHandle) {}
 
   @Get('health')
+  @Public()
   health() {
     return { service: this.handle.name, status: 'ok', ...this.handle.health() };
   }
@@ -45,7 +47,14 @@ class ShutdownHook implements OnApplicationShutdown {
  */
 export async function hostService(
   handle: ServiceHandle,
-  opts: { port: number; host: string; controllers?: Type[]; providers?: Provider[] },
+  opts: {
+    port: number;
+    host: string;
+    controllers?: Type[];
+    providers?: Provider[];
+    /** runs before listen: middleware, OpenAPI, checks of the address */
+    configure?: (app: INestApplication) => void | Promise<void>;
+  },
 ): Promise<INestApplication> {
   @Module({
     controllers: [HealthController, ...(opts.controllers ?? [])],
@@ -58,6 +67,7 @@ export async function hostService(
   class ServiceModule {}
   const app = await NestFactory.create(ServiceModule, { logger: ['error', 'warn'] });
   app.enableShutdownHooks();
+  await opts.configure?.(app);
   await app.listen(opts.port, opts.host);
   return app;
 }

@@ -24,3 +24,8 @@ export {
   MigrationDirectoryError,
   SpannerEventStoreError,
 } from './spanner.errors';
+export {
+  createSpannerCheckpointStore,
+  DEFAULT_CHECKPOINT_CHUNK_BYTES,
+  type SpannerCheckpointStoreOptions,
+} from '../checkpoints/spanner-checkpoint-store';

@@ -29,7 +29,13 @@ import {
 } from './index';
 
 const DDL_DIR = SPANNER_DDL_DIR;
-const DDL_FILES = ['001-events.sql', '002-outbox.sql', '003-projections.sql', '004-results.sql'];
+const DDL_FILES = [
+  '001-events.sql',
+  '002-outbox.sql',
+  '003-projections.sql',
+  '004-results.sql',
+  '005-projection-checkpoints.sql',
+];
 
 let emulator: RunningEmulator;
 let spanner: Spanner;
@@ -313,6 +319,8 @@ describe('migrateSpanner', () => {
         'Events',
         'HashIndex',
         'Outbox',
+        'ProjectionCheckpointChunks',
+        'ProjectionCheckpoints',
         'Results',
         'RunProgress',
         'SchemaMigrations',

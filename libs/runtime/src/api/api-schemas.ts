@@ -1,0 +1,112 @@
+import { BadRequestException } from '@nestjs/common';
+import { z } from 'zod';
+import { IsoDate } from '@almanac/contracts';
+
+/** Request bodies and query strings, validated with zod before anything is read or appended. */
+
+const Names = z.array(z.string().min(1)).default([]);
+
+export const RunRequestBody = z
+  .object({
+    date: IsoDate,
+    targets: Names,
+    entityIds: z.array(z.string().min(1)).optional(),
+    force: z.boolean().default(false),
+    dryRun: z.boolean().default(false),
+  })
+  .strict();
+
+export const AnalyzeBody = z
+  .object({ date: IsoDate, targets: Names, force: z.boolean().default(false) })
+  .strict();
+
+/** The seed's management call: POST / {action, computation?, date?, force?}. */
+export const ManagementBody = z.discriminatedUnion('action', [
+  z.object({ action: z.literal('status'), date: IsoDate.optional() }).strict(),
+  z
+    .object({
+      action: z.literal('analyze'),
+      date: IsoDate,
+      computation: z.string().min(1).optional(),
+      force: z.boolean().default(false),
+    })
+    .strict(),
+  z
+    .object({
+      action: z.literal('run'),
+      date: IsoDate,
+      computation: z.string().min(1).optional(),
+      force: z.boolean().default(false),
+      dryRun: z.boolean().default(false),
+      entityId: z.string().min(1).optional(),
+    })
+    .strict(),
+]);
+
+const RUN_STATUSES = [
+  'requested',
+  'planned',
+  'running',
+  'completed',
+  'failed',
+  'rejected',
+] as const;
+
+/** a list given as ?status=a,b or ?status=a&status=b */
+const list = z
+  .union([z.string(), z.array(z.string())])
+  .transform((v) => (Array.isArray(v) ? v : [v]).flatMap((s) => s.split(',')).filter(Boolean));
+
+export const RunsQuery = z
+  .object({
+    status: list.pipe(z.array(z.enum(RUN_STATUSES))).optional(),
+    from: IsoDate.optional(),
+    to: IsoDate.optional(),
+    date: IsoDate.optional(),
+    computation: z.string().min(1).optional(),
+    limit: z.coerce.number().int().min(1).max(200).default(20),
+    cursor: z.string().min(1).optional(),
+  })
+  .strict()
+  .refine((q) => !q.from || !q.to || q.from <= q.to, {
+    message: '"from" is after "to"',
+    path: ['from'],
+  });
+
+const Timestamp = z
+  .string()
+  .refine(
+    (s) => !Number.isNaN(Date.parse(s)),
+    'not a timestamp (ISO 8601, e.g. 2026-01-15T10:00:00Z)',
+  )
+  .transform((s) => new Date(s).toISOString());
+
+export const StatusQuery = z
+  .object({ date: IsoDate.optional(), asOf: Timestamp.optional() })
+  .strict();
+
+export const DateParam = IsoDate;
+
+/** Parses or answers 400 with the zod issues (nothing is read or appended on a bad request). */
+export function parseOr400<S extends z.ZodType>(
+  schema: S,
+  value: unknown,
+  what: string,
+): z.output<S> {
+  const parsed = schema.safeParse(value ?? {});
+  if (!parsed.success) {
+    throw new BadRequestException({
+      statusCode: 400,
+      message: `invalid ${what}: ${parsed.error.issues
+        .map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`)
+        .join('; ')}`,
+      issues: parsed.error.issues,
+    });
+  }
+  return parsed.data;
+}
+
+/** JSON Schema of a request schema, for the OpenAPI document. */
+export function jsonSchemaOf(schema: z.ZodType): Record<string, unknown> {
+  return z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
+}

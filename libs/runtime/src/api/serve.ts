@@ -1,0 +1,103 @@
+import type { INestApplication } from '@nestjs/common';
+import { createSqliteCheckpointStore } from '@almanac/eventlog';
+import { EmbeddedEngine, type EngineOptions } from '../embedded-engine';
+import type { ProjectConfig } from '../project-config';
+import { hostApi } from './api-app';
+import { AlmanacQueries } from './api-queries';
+import { apiProjections } from './api-projections';
+import { resolveAuth } from './auth/auth-config';
+
+export interface ServeOptions {
+  root: string;
+  config: ProjectConfig;
+  /** default 127.0.0.1; any other address needs auth configured */
+  host?: string;
+  /** 0: any free port */
+  port?: number;
+  /** where ALMANAC_API_TOKENS and the OIDC settings are read (default: process.env) */
+  env?: NodeJS.ProcessEnv;
+  engine?: Omit<EngineOptions, 'root' | 'config'>;
+}
+
+export interface ServedApi {
+  url: string;
+  engine: EmbeddedEngine;
+  app: INestApplication;
+  close(): Promise<void>;
+}
+
+/**
+ * `almanac serve`: the embedded profile's services (planner, executor, worker over the in-process
+ * bus) and the api in one process. Runs requested over HTTP run in the background; every answer
+ * comes from checkpointed projections of the SQLite log.
+ */
+/** The api's queries over an open embedded engine (the CLI's status, replay, audit, projections). */
+export function embeddedQueries(engine: EmbeddedEngine): {
+  queries: AlmanacQueries;
+  close(): Promise<void>;
+} {
+  const checkpoints = createSqliteCheckpointStore(engine.paths.checkpoints);
+  const projections = apiProjections(engine.store, checkpoints, 0);
+  const queries = new AlmanacQueries({
+    profile: 'embedded',
+    store: engine.store,
+    publisher: engine.publisher,
+    project: engine.project,
+    config: engine.config,
+    warehouse: engine.warehouse,
+    projections,
+    clock: () => new Date(),
+  });
+  return { queries, close: () => checkpoints.close() };
+}
+
+export async function serveEmbedded(opts: ServeOptions): Promise<ServedApi> {
+  const authenticator = resolveAuth({
+    settings: opts.config.api?.auth,
+    env: opts.env ?? process.env,
+  });
+  const engine = await EmbeddedEngine.open({
+    root: opts.root,
+    config: opts.config,
+    ...opts.engine,
+  });
+  const checkpoints = createSqliteCheckpointStore(engine.paths.checkpoints);
+  const projections = apiProjections(engine.store, checkpoints);
+  const clock = () => new Date();
+  const queries = new AlmanacQueries({
+    profile: 'embedded',
+    store: engine.store,
+    publisher: engine.publisher,
+    project: engine.project,
+    config: opts.config,
+    warehouse: engine.warehouse,
+    projections,
+    clock,
+  });
+  let closing: Promise<void> | null = null;
+  const handle = {
+    name: 'api',
+    health: () => ({ profile: 'embedded', position: projections.position }),
+    close: () =>
+      (closing ??= (async () => {
+        await projections.flush().catch(() => undefined);
+        await engine.close();
+        await checkpoints.close();
+      })()),
+  };
+  let app: INestApplication;
+  try {
+    app = await hostApi({
+      handle,
+      queries,
+      authenticator,
+      host: opts.host ?? '127.0.0.1',
+      port: opts.port ?? 0,
+    });
+  } catch (e) {
+    await handle.close();
+    throw e;
+  }
+  const url = (await app.getUrl()).replace('[::1]', '127.0.0.1');
+  return { url, engine, app, close: () => app.close() };
+}
