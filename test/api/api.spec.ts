@@ -290,6 +290,22 @@ describe('the api (embedded profile, `almanac serve`)', () => {
     });
   });
 
+  it("GET /status.json: the latest statuses of a date, by default the latest run's", async () => {
+    const r = await call<{
+      date: string;
+      computations: Array<{ computation: string; status: string }>;
+    }>('GET', '/status.json', { token: VIEWER });
+    expect(r.status).toBe(200);
+    expect(r.body.date).toBe(D);
+    expect(r.body.computations.find((c) => c.computation === 'AfterFlaky')!.status).toBe('blocked');
+    const none = await call<{ computations: Array<{ status: string }> }>(
+      'GET',
+      `/status.json?date=${D_1}`,
+    );
+    expect(new Set(none.body.computations.map((c) => c.status))).toEqual(new Set(['never-run']));
+    expect((await call('GET', '/status.json?date=tomorrow')).status).toBe(400);
+  });
+
   it('POST /analyze: what would run or skip, appending nothing; 400 on a bad body', async () => {
     const before = await logSize();
     const r = await call<{ computations: Array<{ computation: string; prediction: string }> }>(

@@ -77,6 +77,27 @@ describe('distributed Almanac (e2e)', () => {
     const distributed = await waitForRun(apiUrl, runId, 150_000);
     expect(distributed.status).toBe('completed');
 
+    // the api's other views, from the Spanner log through checkpoints kept in Spanner
+    const get = async <T>(path: string): Promise<T> => {
+      const r = await fetch(`${apiUrl}${path}`);
+      expect(`${path} ${r.status}`).toBe(`${path} 200`);
+      return (await r.json()) as T;
+    };
+    const timeline = await get<{ events: Array<{ type: string }> }>(`/runs/${runId}/events`);
+    expect(timeline.events[0].type).toBe('RunRequested');
+    expect(timeline.events.at(-1)!.type).toBe('RunCompleted');
+    const computations = await get<{ computations: Array<{ latest: { status: string } }> }>(
+      `/computations?date=${DATE}`,
+    );
+    expect(computations.computations.map((c) => c.latest.status)).toEqual(
+      Array(6).fill('completed'),
+    );
+    const page = await get<{ runs: Array<{ runId: string }> }>('/runs?status=completed');
+    expect(page.runs.map((r) => r.runId)).toContain(runId);
+    const verify = await get<{ equal: boolean; differences: unknown[] }>('/projections/verify');
+    expect(verify.differences).toEqual([]);
+    expect(verify.equal).toBe(true);
+
     // the same data through the embedded profile
     const base = loadProjectConfig(REPO_ROOT);
     const config = parseProjectConfig({

@@ -113,6 +113,16 @@ describe('distributed Almanac: SIGKILL in the middle of a run (e2e)', () => {
     const run = await waitFor(`run ${runId} to finish`, 180_000, async () => {
       const r = await getRun(apiUrl, runId);
       return r && ['completed', 'failed', 'rejected'].includes(r.status) ? r : null;
+    }).catch(async (e: Error) => {
+      // say where it stood: which computations, in which attempt, owned by whom
+      const r = await getRun(apiUrl, runId).catch(() => null);
+      const where = r
+        ? Object.values(r.computations).map(
+            (c) =>
+              `${c.name}: ${c.status} attempt ${c.attempt} owner ${c.owner} batches ${Object.keys(c.batchesDone).length}/${c.batchCount} last progress ${c.lastProgressAt}`,
+          )
+        : ['(the api did not answer)'];
+      throw new Error(`${e.message} (killed ${victim} during ${midway}); ${where.join('; ')}`);
     });
     return Object.assign(run, { killedDuring: midway });
   }

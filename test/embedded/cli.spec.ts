@@ -95,4 +95,104 @@ describe('almanac CLI over a project folder', () => {
       entities: 5,
     });
   });
+
+  it('replay, audit, projections verify|rebuild and status --as-of answer from the log', async () => {
+    f.loadNewCode();
+    const first = await cli(['run', '--date', D, '--json', '--project', f.dir]);
+    const firstRun = (JSON.parse(first.stdout) as { runId: string }).runId;
+    const between = new Date().toISOString();
+    await new Promise((res) => setTimeout(res, 20));
+    const forced = await cli([
+      'run',
+      '--date',
+      D,
+      '--computation',
+      'OrderTotals',
+      '--force',
+      '--json',
+      '--project',
+      f.dir,
+    ]);
+    const forcedRun = (JSON.parse(forced.stdout) as { runId: string }).runId;
+
+    // replay: the run's timeline, first and last event
+    const replay = await cli(['replay', '--run', firstRun, '--project', f.dir]);
+    expect(replay.code).toBe(0);
+    const lines = replay.stdout.trim().split('\n');
+    expect(lines[0]).toMatch(
+      /RunRequested +run requested by cli for 2026-01-10: every computation/,
+    );
+    expect(lines.at(-1)).toMatch(/RunCompleted +run completed in \d+ ms/);
+    expect(replay.stdout).toMatch(/ComputationCompleted +UserBand completed: first run/);
+    const unknown = await cli(['replay', '--run', 'nope', '--project', f.dir]);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain('unknown run "nope"');
+
+    // audit: UserBand's result came from the first run, from OrderTotals' first result
+    const audit = await cli([
+      'audit',
+      '--computation',
+      'UserBand',
+      '--date',
+      D,
+      '--json',
+      '--project',
+      f.dir,
+    ]);
+    expect(audit.code).toBe(0);
+    const lineage = JSON.parse(audit.stdout) as {
+      runId: string;
+      decisions: Array<{ runId: string; status: string }>;
+      dependencies: Array<{ name: string; resultHash: string; lineage: { runId: string } | null }>;
+    };
+    expect(lineage.runId).toBe(firstRun);
+    // the forced run targeted OrderTotals alone: UserBand has one decision
+    expect(lineage.decisions.map((d) => [d.runId, d.status])).toEqual([[firstRun, 'completed']]);
+    // the forced re-run produced the same OrderTotals result, so the lineage still holds
+    expect(lineage.dependencies).toEqual([
+      expect.objectContaining({
+        name: 'OrderTotals',
+        lineage: expect.objectContaining({ runId: forcedRun }),
+      }),
+    ]);
+    const text = await cli(['audit', '--computation', 'UserBand', '--date', D, '--project', f.dir]);
+    expect(text.stdout).toContain(`UserBand ${D}: result`);
+    expect(text.stdout).toContain('depends on OrderTotals result');
+
+    // status --as-of: before the forced run, OrderTotals' latest decision was the first run's
+    const asOf = await cli(['status', '--as-of', between, '--json', '--project', f.dir]);
+    const rows = JSON.parse(asOf.stdout) as Array<{ computation: string; runId: string }>;
+    expect(rows.find((r) => r.computation === 'OrderTotals')!.runId).toBe(firstRun);
+    const now = JSON.parse(
+      (await cli(['status', '--json', '--project', f.dir])).stdout,
+    ) as typeof rows;
+    expect(now.find((r) => r.computation === 'OrderTotals')!.runId).toBe(forcedRun);
+    const bad = await cli(['status', '--as-of', 'yesterday', '--project', f.dir]);
+    expect(bad.code).toBe(2);
+
+    // when OrderTotals' result changes in a run that leaves UserBand alone, the audit says the
+    // result UserBand used has been replaced, and by which run it was last produced
+    await f.sql(`UPDATE orders SET amount = 99 WHERE order_id = 2`);
+    await cli(['run', '--date', D, '--computation', 'OrderTotals', '--project', f.dir]);
+    const later = JSON.parse(
+      (await cli(['audit', '-c', 'UserBand', '--date', D, '--json', '--project', f.dir])).stdout,
+    ) as typeof lineage & { dependencies: Array<{ replaced: boolean; producedBy: string }> };
+    expect(later.dependencies[0]).toMatchObject({
+      name: 'OrderTotals',
+      replaced: true,
+      producedBy: forcedRun,
+      lineage: null,
+    });
+
+    // projections: verify equal, rebuild, verify equal again
+    const verify = await cli(['projections', 'verify', '--project', f.dir]);
+    expect(verify.code).toBe(0);
+    expect(verify.stdout).toMatch(/^equal: the live views match a rebuild from \d+ events/);
+    const rebuild = await cli(['projections', 'rebuild', '--json', '--project', f.dir]);
+    expect(JSON.parse(rebuild.stdout)).toMatchObject({ events: expect.any(Number) });
+    expect((await cli(['projections', 'verify', '--project', f.dir])).code).toBe(0);
+    const wrong = await cli(['projections', 'polish', '--project', f.dir]);
+    expect(wrong.code).toBe(2);
+    expect(wrong.stderr).toContain('unknown action "polish": use rebuild or verify');
+  });
 });

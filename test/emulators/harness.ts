@@ -3,6 +3,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Instance, Spanner } from '@google-cloud/spanner';
 
 /**
  * Starts the Google Cloud emulators as local processes on free ports, for integration tests.
@@ -249,4 +250,41 @@ export function startSpannerEmulator(): Promise<RunningEmulator> {
       stop: async () => void (await started.stop()),
     };
   });
+}
+
+/** A started Spanner emulator with a client and one instance, for an integration spec. */
+export interface SpannerTestInstance {
+  spanner: Spanner;
+  instance: Instance;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts the Spanner emulator, points this process's clients at it (they read the environment
+ * when constructed) and creates an instance: the beforeAll of every Spanner integration spec.
+ */
+export async function startSpannerTestInstance(instanceId: string): Promise<SpannerTestInstance> {
+  const emulator = await startSpannerEmulator();
+  Object.assign(process.env, emulatorEnv({ spanner: emulator.host }));
+  const { Spanner: SpannerClient } = await import('@google-cloud/spanner');
+  const spanner = new SpannerClient({ projectId: 'almanac-test' });
+  try {
+    const [instance, op] = await spanner.createInstance(instanceId, {
+      config: 'emulator-config',
+      nodes: 1,
+    });
+    await op.promise();
+    return {
+      spanner,
+      instance,
+      async stop() {
+        void spanner.close();
+        await emulator.stop();
+      },
+    };
+  } catch (e) {
+    void spanner.close();
+    await emulator.stop();
+    throw e;
+  }
 }

@@ -134,7 +134,7 @@ function auditLines(node: AuditNode, indent = ''): string[] {
   }
   for (const dep of node.dependencies) {
     lines.push(
-      `${indent}  depends on ${dep.name} result ${dep.resultHash?.slice(0, 12) ?? 'none'}`,
+      `${indent}  depends on ${dep.name} result ${dep.resultHash?.slice(0, 12) ?? 'none'}${dep.producedBy ? ` from run ${dep.producedBy}` : ''}${dep.replaced ? ' (since replaced by a newer result)' : dep.lineage ? '' : ' (lineage above)'}`,
     );
     if (dep.lineage) lines.push(...auditLines(dep.lineage, `${indent}    `));
   }

@@ -1,6 +1,6 @@
-import { Spanner, type Database, type Instance } from '@google-cloud/spanner';
+import type { Database, Instance } from '@google-cloud/spanner';
 import { CheckpointCorruptError, CheckpointedProjections } from '@almanac/projections';
-import { emulatorEnv, startSpannerEmulator, type RunningEmulator } from '@almanac/emulators';
+import { startSpannerTestInstance, type SpannerTestInstance } from '@almanac/emulators';
 import { createSpannerEventStore } from '../spanner/spanner-event-store';
 import { migrateSpanner, SPANNER_DDL_DIR } from '../spanner/spanner-migrations';
 import { checkpointStoreConformance } from './checkpoint-store.conformance';
@@ -17,26 +17,16 @@ import {
 } from './checkpointed-projections.scenarios';
 import { createSpannerCheckpointStore, splitUtf8 } from './spanner-checkpoint-store';
 
-let emulator: RunningEmulator;
-let spanner: Spanner;
+let emulator: SpannerTestInstance | undefined;
 let instance: Instance;
 let databases = 0;
 
 beforeAll(async () => {
-  emulator = await startSpannerEmulator();
-  // the client reads these when it is constructed
-  Object.assign(process.env, emulatorEnv({ spanner: emulator.host }));
-  spanner = new Spanner({ projectId: 'almanac-test' });
-  const [created, op] = await spanner.createInstance('checkpoints', {
-    config: 'emulator-config',
-    nodes: 1,
-  });
-  await op.promise();
-  instance = created;
+  emulator = await startSpannerTestInstance('checkpoints');
+  ({ instance } = emulator);
 });
 
 afterAll(async () => {
-  void spanner?.close();
   await emulator?.stop();
 });
 

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { Spanner, type Database, type Instance } from '@google-cloud/spanner';
+import type { Database, Instance } from '@google-cloud/spanner';
 import {
   type Envelope,
   type HashParts,
@@ -12,7 +12,7 @@ import {
   topics,
 } from '@almanac/contracts';
 import { fold, hashIndexProjection, hashKey } from '@almanac/projections';
-import { emulatorEnv, startSpannerEmulator, type RunningEmulator } from '@almanac/emulators';
+import { startSpannerTestInstance, type SpannerTestInstance } from '@almanac/emulators';
 import { eventStoreConformance } from '../conformance/event-store.conformance';
 import { InvalidPositionError } from '../event-store.errors';
 import { type StoredEvent, WrongExpectedVersionError } from '../event-store.port';
@@ -37,26 +37,16 @@ const DDL_FILES = [
   '005-projection-checkpoints.sql',
 ];
 
-let emulator: RunningEmulator;
-let spanner: Spanner;
+let emulator: SpannerTestInstance | undefined;
 let instance: Instance;
 let databases = 0;
 
 beforeAll(async () => {
-  emulator = await startSpannerEmulator();
-  // the client reads these when it is constructed
-  Object.assign(process.env, emulatorEnv({ spanner: emulator.host }));
-  spanner = new Spanner({ projectId: 'almanac-test' });
-  const [created, op] = await spanner.createInstance('eventlog', {
-    config: 'emulator-config',
-    nodes: 1,
-  });
-  await op.promise();
-  instance = created;
+  emulator = await startSpannerTestInstance('eventlog');
+  ({ instance } = emulator);
 });
 
 afterAll(async () => {
-  void spanner?.close();
   await emulator?.stop();
 });
 

@@ -417,7 +417,16 @@ export interface AuditNode {
   /** every decision for (computation, date), oldest first: the runs that skipped, failed, re-ran */
   decisions: ReturnType<typeof decisionSummary>[];
   /** the dependencies' results this one was computed from, each with its own lineage */
-  dependencies: Array<{ name: string; resultHash: string | null; lineage: AuditNode | null }>;
+  dependencies: Array<{
+    name: string;
+    resultHash: string | null;
+    /** the latest run that completed the dependency with this result */
+    producedBy: string | null;
+    /** a later run has since replaced the dependency's result with another one */
+    replaced: boolean;
+    /** the dependency's own lineage (null when replaced, or already shown higher up) */
+    lineage: AuditNode | null;
+  }>;
 }
 
 /**
@@ -443,7 +452,12 @@ export function auditLineage(
       !seen.has(depKey) && depCurrent && depCurrent.resultHash === resultHash
         ? auditLineage(views, name, date, seen)
         : null;
-    return { name, resultHash: resultHash ?? null, lineage };
+    const producedBy =
+      (views.decisions[depKey]?.history ?? [])
+        .filter((d) => d.status === 'completed' && !d.dryRun && d.resultHash === resultHash)
+        .at(-1)?.runId ?? null;
+    const replaced = !depCurrent || depCurrent.resultHash !== resultHash;
+    return { name, resultHash: resultHash ?? null, producedBy, replaced, lineage };
   });
   return {
     computation,

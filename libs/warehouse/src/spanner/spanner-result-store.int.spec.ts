@@ -1,32 +1,21 @@
 import type { Database, Instance } from '@google-cloud/spanner';
-import { Spanner } from '@google-cloud/spanner';
 // the emulator harness lives in test/, which is not an Nx project (no alias to import it by)
-import { emulatorEnv, startSpannerEmulator, type RunningEmulator } from '@almanac/emulators';
+import { startSpannerTestInstance, type SpannerTestInstance } from '@almanac/emulators';
 import { resultStoreConformance } from '../conformance/result-store.conformance';
 import type { ResultRow } from '../warehouse.port';
 import { spannerResultsDdl, SPANNER_RESULTS_DDL } from './results.ddl';
 import { createSpannerResultStore } from './spanner-result-store';
 
-let emulator: RunningEmulator;
-let spanner: Spanner;
+let emulator: SpannerTestInstance | undefined;
 let instance: Instance;
 let databases = 0;
 
 beforeAll(async () => {
-  emulator = await startSpannerEmulator();
-  // the client reads these when it is constructed
-  Object.assign(process.env, emulatorEnv({ spanner: emulator.host }));
-  spanner = new Spanner({ projectId: 'almanac-test' });
-  const [created, op] = await spanner.createInstance('results', {
-    config: 'emulator-config',
-    nodes: 1,
-  });
-  await op.promise();
-  instance = created;
+  emulator = await startSpannerTestInstance('results');
+  ({ instance } = emulator);
 });
 
 afterAll(async () => {
-  void spanner?.close();
   await emulator?.stop();
 });
 
