@@ -1,4 +1,6 @@
-import { serveEmbedded, type ServedApi } from '@almanac/runtime';
+import { join } from 'node:path';
+import { createSqliteCheckpointStore } from '@almanac/eventlog';
+import { AlmanacQueries, apiProjections, serveEmbedded, type ServedApi } from '@almanac/runtime';
 import { computation, D, D_1, Fixture, STANDARD_CONFIG, STANDARD_FILES } from '../embedded/fixture';
 
 const OPERATOR = 'operator-token-0123456789';
@@ -374,6 +376,35 @@ describe('the api (embedded profile, `almanac serve`)', () => {
         'completed',
       );
     });
+  });
+
+  it('with maxStalenessMs, requests within that time of a catch-up share it instead of reading the log again', async () => {
+    const checkpoints = createSqliteCheckpointStore(join(f.dir, 'staleness-checkpoints.sqlite'));
+    const real = apiProjections(api.engine.store, checkpoints, 0);
+    let catchUps = 0;
+    const counted = Object.create(real, {
+      catchUp: { value: () => (catchUps++, real.catchUp()) },
+    }) as typeof real;
+    const e = api.engine;
+    const q = new AlmanacQueries({
+      profile: 'embedded',
+      store: e.store,
+      publisher: e.publisher,
+      project: e.project,
+      config: e.config,
+      warehouse: e.warehouse,
+      projections: counted,
+      clock: () => new Date(),
+      maxStalenessMs: 60_000,
+    });
+    try {
+      await Promise.all([q.listRuns({ limit: 5 }), q.status(D), q.getRun(runIds[0])]);
+      await q.listRuns({ limit: 1 });
+      expect(catchUps).toBe(1);
+      expect((await q.listRuns({ limit: 10 })).runs.length).toBeGreaterThanOrEqual(3);
+    } finally {
+      await checkpoints.close();
+    }
   });
 
   describe('projections, health, metrics', () => {

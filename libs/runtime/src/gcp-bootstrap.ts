@@ -55,6 +55,8 @@ async function hostGcpApi(
     warehouse: profile.warehouse,
     projections,
     clock: () => new Date(),
+    // status pages and scripts poll; on the emulator every read competes with the writers
+    maxStalenessMs: 1_000,
   });
   const authenticator = resolveAuth({ settings: profile.config.api?.auth, env });
   try {

@@ -15,5 +15,6 @@ export * from './api/api-queries';
 export * from './api/api-schemas';
 export * from './api/api-app';
 export * from './api/serve';
+export * from './api/api-projections';
 export * from './api/auth/authenticator';
 export * from './api/auth/auth-config';

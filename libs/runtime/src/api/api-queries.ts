@@ -52,6 +52,12 @@ export interface ApiBackend {
   warehouse: Warehouse;
   projections: ProjectionSource;
   clock: () => Date;
+  /**
+   * answers may be this stale: a request within this long of the previous catch-up does not read
+   * the log again (default 0: every request catches up). The gcp api sets it because every
+   * catch-up is a query on Spanner, and status pages poll.
+   */
+  maxStalenessMs?: number;
 }
 
 /** A request the api cannot answer as asked; the controllers turn it into 400 or 404. */
@@ -90,10 +96,22 @@ const ACTIVE: ReadonlySet<string> = new Set(['requested', 'planned', 'running'])
 
 /** What every endpoint answers, computed from projections of the log and nothing else. */
 export class AlmanacQueries {
+  private lastCatchUp: { at: number; done: Promise<void> } | null = null;
+
   constructor(readonly backend: ApiBackend) {}
 
   private async views(): Promise<Views> {
-    await this.backend.projections.catchUp();
+    const now = Date.now();
+    const stale = this.backend.maxStalenessMs ?? 0;
+    if (!this.lastCatchUp || now - this.lastCatchUp.at >= stale) {
+      const done = this.backend.projections.catchUp();
+      this.lastCatchUp = { at: now, done };
+      // a failed catch-up is not remembered: the next request tries again
+      done.catch(() => {
+        if (this.lastCatchUp?.done === done) this.lastCatchUp = null;
+      });
+    }
+    await this.lastCatchUp.done;
     return this.backend.projections.views;
   }
 
