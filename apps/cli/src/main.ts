@@ -377,7 +377,13 @@ const commands: Record<string, Command> = {
   },
   serve: {
     summary: 'serve the api and the status page, with the services running runs in this process',
-    usage: 'almanac serve [--host 127.0.0.1] [--port 8080]',
+    usage: [
+      'almanac serve [--host 127.0.0.1] [--port 8080]',
+      '',
+      '  /status the status page, /docs the OpenAPI document, /health, /metrics',
+      '  auth: ALMANAC_API_TOKENS="name:operator:<token>,name:viewer:<token>" (or api.auth in',
+      '  almanac.config.ts); without any, the api listens on loopback only',
+    ].join('\n'),
     options: { host: { type: 'string' }, port: { type: 'string' } },
     async run(v) {
       const { root, config } = project(v);
