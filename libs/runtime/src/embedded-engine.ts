@@ -168,25 +168,7 @@ export class EmbeddedEngine {
     const runId = newRunId(this.clock());
     const done = new Promise<Envelope>((resolve) => this.waiting.set(runId, resolve));
     await this.publisher.publish([
-      makeEvent({
-        type: 'RunRequested',
-        eventId: eventIds.runRequested(runId),
-        streamId: streams.run(runId),
-        correlationId: runId,
-        causationId: null,
-        producer: request.requestedBy ?? 'cli',
-        occurredAt: this.clock().toISOString(),
-        payload: {
-          runId,
-          date: request.date,
-          targets: request.targets ?? [],
-          entityIds:
-            request.entityIds && request.entityIds.length > 0 ? request.entityIds : undefined,
-          force: request.force ?? false,
-          dryRun: request.dryRun ?? false,
-          requestedBy: request.requestedBy ?? 'cli',
-        },
-      }),
+      runRequestedEvent(runId, this.clock(), request, request.requestedBy ?? 'cli'),
     ]);
     // every step is a message; an idle bus with no RunCompleted means the run cannot finish
     const stalled = this.bus.idle().then(() => 'stalled' as const);
@@ -211,6 +193,33 @@ export class EmbeddedEngine {
     await this.bus.close();
     await Promise.all([this.store.close(), this.warehouse.close(), this.results.close()]);
   }
+}
+
+/** The RunRequested that starts a run (the CLI's, the api's and the scheduler's requests). */
+export function runRequestedEvent(
+  runId: string,
+  now: Date,
+  request: RunRequest,
+  producer: string,
+): Envelope {
+  return makeEvent({
+    type: 'RunRequested',
+    eventId: eventIds.runRequested(runId),
+    streamId: streams.run(runId),
+    correlationId: runId,
+    causationId: null,
+    producer,
+    occurredAt: now.toISOString(),
+    payload: {
+      runId,
+      date: request.date,
+      targets: request.targets ?? [],
+      entityIds: request.entityIds && request.entityIds.length > 0 ? request.entityIds : undefined,
+      force: request.force ?? false,
+      dryRun: request.dryRun ?? false,
+      requestedBy: request.requestedBy ?? 'cli',
+    },
+  });
 }
 
 /** Sortable, unique run ids: UTC time plus randomness. */

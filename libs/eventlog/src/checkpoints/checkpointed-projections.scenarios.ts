@@ -194,6 +194,29 @@ export class CountingLog implements LogReader {
   }
 }
 
+/**
+ * Then of the late-commit tests: the late event (run r0's RunRequested, the log's 8th event)
+ * sorts after the checkpoint, so a runner restarted from that checkpoint reads only it, and both
+ * that runner and the live one end equal to a full fold.
+ */
+export async function expectLateCommitApplied(
+  store: EventStore,
+  runner: CheckpointedProjections<Views>,
+  checkpoints: CheckpointStore,
+): Promise<void> {
+  const log = new CountingLog(store);
+  const restarted = new CheckpointedProjections<Views>(log, projections, checkpoints);
+  await restarted.catchUp(); // first: it starts from the checkpoint saved during the transaction
+  await runner.catchUp();
+
+  const full = await fullFold(store);
+  expect(runner.views.runs.r0).toMatchObject({ status: 'requested', requestedAt: at(0) });
+  expect(runner.views).toEqual(full);
+  expect(restarted.views).toEqual(full);
+  expect(log.events).toBe(1);
+  expect(await restarted.verify()).toMatchObject({ equal: true, events: 8 });
+}
+
 /** The real checkpoint store, counting saves. */
 export class CountingCheckpoints implements CheckpointStore {
   saves = 0;

@@ -6,8 +6,8 @@ import { CheckpointedProjections } from '@almanac/projections';
 import { createSqliteEventStore } from '../sqlite-event-store';
 import {
   appendEach,
-  at,
   checkpointedProjectionsScenarios,
+  expectLateCommitApplied,
   CountingCheckpoints,
   CountingLog,
   fullFold,
@@ -98,17 +98,7 @@ describe('CheckpointedProjections over SQLite: a late commit', () => {
         expect(lateStored.recordedAt < e.recordedAt).toBe(true);
       }
       // ...yet sorts after the checkpoint, so both the live runner and a restarted one apply it
-      const log = new CountingLog(store);
-      const restarted = new CheckpointedProjections<Views>(log, projections, checkpoints);
-      await restarted.catchUp(); // first: it starts from the checkpoint saved during the transaction
-      await runner.catchUp();
-
-      const full = await fullFold(store);
-      expect(runner.views.runs.r0).toMatchObject({ status: 'requested', requestedAt: at(0) });
-      expect(runner.views).toEqual(full);
-      expect(restarted.views).toEqual(full);
-      expect(log.events).toBe(1);
-      expect(await restarted.verify()).toMatchObject({ equal: true, events: 8 });
+      await expectLateCommitApplied(store, runner, checkpoints);
     } finally {
       if (slow.inTransaction) slow.exec('ROLLBACK');
       slow.close();

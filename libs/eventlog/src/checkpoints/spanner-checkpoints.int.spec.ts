@@ -6,8 +6,8 @@ import { migrateSpanner, SPANNER_DDL_DIR } from '../spanner/spanner-migrations';
 import { checkpointStoreConformance } from './checkpoint-store.conformance';
 import {
   appendEach,
-  at,
   checkpointedProjectionsScenarios,
+  expectLateCommitApplied,
   CountingLog,
   fullFold,
   projections,
@@ -182,17 +182,7 @@ describe('CheckpointedProjections over Spanner: a late commit', () => {
       expect(lateStored.eventId).toBe(late.eventId);
       for (const e of projected) expect(lateStored.occurredAt < e.occurredAt).toBe(true);
 
-      const log = new CountingLog(store);
-      const restarted = new CheckpointedProjections<Views>(log, projections, checkpoints);
-      await restarted.catchUp(); // first: it starts from the checkpoint saved during the transaction
-      await runner.catchUp();
-
-      const full = await fullFold(store);
-      expect(runner.views.runs.r0).toMatchObject({ status: 'requested', requestedAt: at(0) });
-      expect(runner.views).toEqual(full);
-      expect(restarted.views).toEqual(full);
-      expect(log.events).toBe(1);
-      expect(await restarted.verify()).toMatchObject({ equal: true, events: 8 });
+      await expectLateCommitApplied(store, runner, checkpoints);
     } finally {
       release();
       await checkpoints.close();

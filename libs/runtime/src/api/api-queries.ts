@@ -1,8 +1,8 @@
-import { eventIds, makeEvent, streams, type Envelope } from '@almanac/contracts';
+import { streams, type Envelope } from '@almanac/contracts';
 import type { EventStore, StoredEvent } from '@almanac/eventlog';
 import { hashKey, type Decision, type RunView } from '@almanac/projections';
 import type { Warehouse } from '@almanac/warehouse';
-import { newRunId } from '../embedded-engine';
+import { newRunId, runRequestedEvent } from '../embedded-engine';
 import type { EventPublisher } from '../event-publisher';
 import type { LoadedProject } from '../load-computations';
 import type { ProjectConfig } from '../project-config';
@@ -119,26 +119,7 @@ export class AlmanacQueries {
     this.checkTargets(input.targets);
     const now = this.backend.clock();
     const runId = newRunId(now);
-    await this.backend.publisher.publish([
-      makeEvent({
-        type: 'RunRequested',
-        eventId: eventIds.runRequested(runId),
-        streamId: streams.run(runId),
-        correlationId: runId,
-        causationId: null,
-        producer: 'api',
-        occurredAt: now.toISOString(),
-        payload: {
-          runId,
-          date: input.date,
-          targets: input.targets,
-          entityIds: input.entityIds && input.entityIds.length > 0 ? input.entityIds : undefined,
-          force: input.force,
-          dryRun: input.dryRun,
-          requestedBy: input.requestedBy,
-        },
-      }),
-    ]);
+    await this.backend.publisher.publish([runRequestedEvent(runId, now, input, 'api')]);
     return { runId };
   }
 

@@ -27,17 +27,15 @@ export interface ServedApi {
 }
 
 /**
- * `almanac serve`: the embedded profile's services (planner, executor, worker over the in-process
- * bus) and the api in one process. Runs requested over HTTP run in the background; every answer
- * comes from checkpointed projections of the SQLite log.
+ * The api's queries over an open embedded engine (the CLI's status, replay, audit, projections,
+ * and `almanac serve`); close() saves views not yet saved and closes the checkpoint store.
  */
-/** The api's queries over an open embedded engine (the CLI's status, replay, audit, projections). */
-export function embeddedQueries(engine: EmbeddedEngine): {
-  queries: AlmanacQueries;
-  close(): Promise<void>;
-} {
+export function embeddedQueries(
+  engine: EmbeddedEngine,
+  minSaveIntervalMs = 0,
+): { queries: AlmanacQueries; close(): Promise<void> } {
   const checkpoints = createSqliteCheckpointStore(engine.paths.checkpoints);
-  const projections = apiProjections(engine.store, checkpoints, 0);
+  const projections = apiProjections(engine.store, checkpoints, minSaveIntervalMs);
   const queries = new AlmanacQueries({
     profile: 'embedded',
     store: engine.store,
@@ -48,9 +46,20 @@ export function embeddedQueries(engine: EmbeddedEngine): {
     projections,
     clock: () => new Date(),
   });
-  return { queries, close: () => checkpoints.close() };
+  return {
+    queries,
+    close: async () => {
+      await projections.flush().catch(() => undefined);
+      await checkpoints.close();
+    },
+  };
 }
 
+/**
+ * `almanac serve`: the embedded profile's services (planner, executor, worker over the in-process
+ * bus) and the api in one process. Runs requested over HTTP run in the background; every answer
+ * comes from checkpointed projections of the SQLite log.
+ */
 export async function serveEmbedded(opts: ServeOptions): Promise<ServedApi> {
   const authenticator = resolveAuth({
     settings: opts.config.api?.auth,
@@ -61,28 +70,16 @@ export async function serveEmbedded(opts: ServeOptions): Promise<ServedApi> {
     config: opts.config,
     ...opts.engine,
   });
-  const checkpoints = createSqliteCheckpointStore(engine.paths.checkpoints);
-  const projections = apiProjections(engine.store, checkpoints);
-  const clock = () => new Date();
-  const queries = new AlmanacQueries({
-    profile: 'embedded',
-    store: engine.store,
-    publisher: engine.publisher,
-    project: engine.project,
-    config: opts.config,
-    warehouse: engine.warehouse,
-    projections,
-    clock,
-  });
+  // the api catches up on every request: save at most every 5 s (flushed on close)
+  const { queries, close: closeQueries } = embeddedQueries(engine, 5_000);
   let closing: Promise<void> | null = null;
   const handle = {
     name: 'api',
-    health: () => ({ profile: 'embedded', position: projections.position }),
+    health: () => ({ profile: 'embedded', position: queries.backend.projections.position }),
     close: () =>
       (closing ??= (async () => {
-        await projections.flush().catch(() => undefined);
+        await closeQueries();
         await engine.close();
-        await checkpoints.close();
       })()),
   };
   let app: INestApplication;
