@@ -1,6 +1,6 @@
 // Project configuration of the example brokerage domain. Table settings live here, never in
 // the code that reads data; schemas are discovered from the warehouse.
-import { defineConfig } from '@almanac/runtime';
+import { defineConfig } from '@almanac/platform';
 
 export default defineConfig({
   epoch: '1',

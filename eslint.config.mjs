@@ -38,60 +38,123 @@ export default [
           enforceBuildableLibDependency: false,
           allow: [],
           depConstraints: [
-            // type: what kind of code may import what
-            { sourceTag: 'type:domain', onlyDependOnLibsWithTags: ['type:domain'] },
-            { sourceTag: 'type:adapter', onlyDependOnLibsWithTags: ['type:domain'] },
+            // type: the direction of DESIGN §8, from what runs down to what every part shares:
+            // app -> profile -> service -> platform -> adapter -> domain -> core
+            { sourceTag: 'type:core', onlyDependOnLibsWithTags: ['type:core'] },
+            { sourceTag: 'type:domain', onlyDependOnLibsWithTags: ['type:core', 'type:domain'] },
             {
-              sourceTag: 'type:testing',
-              onlyDependOnLibsWithTags: ['type:domain', 'type:adapter', 'type:testing'],
+              sourceTag: 'type:adapter',
+              onlyDependOnLibsWithTags: ['type:core', 'type:domain', 'type:adapter'],
             },
             {
-              sourceTag: 'type:runtime',
-              onlyDependOnLibsWithTags: ['type:domain', 'type:adapter'],
+              sourceTag: 'type:platform',
+              onlyDependOnLibsWithTags: ['type:core', 'type:domain', 'type:adapter'],
             },
-            { sourceTag: 'type:computations', onlyDependOnLibsWithTags: ['type:domain'] },
+            {
+              sourceTag: 'type:service',
+              onlyDependOnLibsWithTags: [
+                'type:core',
+                'type:domain',
+                'type:adapter',
+                'type:platform',
+              ],
+            },
+            {
+              sourceTag: 'type:profile',
+              onlyDependOnLibsWithTags: [
+                'type:core',
+                'type:domain',
+                'type:adapter',
+                'type:platform',
+                'type:service',
+              ],
+            },
             {
               sourceTag: 'type:app',
-              onlyDependOnLibsWithTags: ['type:domain', 'type:adapter', 'type:runtime'],
+              onlyDependOnLibsWithTags: [
+                'type:core',
+                'type:domain',
+                'type:adapter',
+                'type:platform',
+                'type:service',
+                'type:profile',
+                'type:computations',
+              ],
             },
-            // scope: a service's logic is reachable only from its own app and the runtime wiring
+            {
+              sourceTag: 'type:testing',
+              onlyDependOnLibsWithTags: [
+                'type:core',
+                'type:domain',
+                'type:adapter',
+                'type:testing',
+              ],
+            },
+            { sourceTag: 'type:computations', onlyDependOnLibsWithTags: ['type:core'] },
+            // scope: a service's code is reachable only from its own app and the profiles
             { sourceTag: 'scope:shared', onlyDependOnLibsWithTags: ['scope:shared'] },
+            ...['planner', 'executor', 'worker', 'scheduler'].map((s) => ({
+              sourceTag: `scope:${s}`,
+              onlyDependOnLibsWithTags: ['scope:shared', 'scope:platform', `scope:${s}`],
+            })),
             {
-              sourceTag: 'scope:planner',
-              onlyDependOnLibsWithTags: ['scope:shared', 'scope:planner', 'scope:runtime'],
-            },
-            {
-              sourceTag: 'scope:executor',
-              onlyDependOnLibsWithTags: ['scope:shared', 'scope:executor', 'scope:runtime'],
-            },
-            {
-              sourceTag: 'scope:worker',
-              onlyDependOnLibsWithTags: ['scope:shared', 'scope:worker', 'scope:runtime'],
-            },
-            {
-              sourceTag: 'scope:scheduler',
-              onlyDependOnLibsWithTags: ['scope:shared', 'scope:scheduler', 'scope:runtime'],
-            },
-            {
+              // the api predicts what the executor would decide (analyze)
               sourceTag: 'scope:api',
-              onlyDependOnLibsWithTags: ['scope:shared', 'scope:api', 'scope:runtime'],
+              onlyDependOnLibsWithTags: [
+                'scope:shared',
+                'scope:platform',
+                'scope:api',
+                'scope:executor',
+              ],
+            },
+            {
+              // the project's loader and inputs use the executor's and planner's pure rules
+              sourceTag: 'scope:platform',
+              onlyDependOnLibsWithTags: ['scope:shared', 'scope:executor', 'scope:planner'],
             },
             { sourceTag: 'scope:computations', onlyDependOnLibsWithTags: ['scope:shared'] },
             {
-              sourceTag: 'scope:runtime',
+              sourceTag: 'scope:embedded',
               onlyDependOnLibsWithTags: [
                 'scope:shared',
+                'scope:platform',
                 'scope:planner',
                 'scope:executor',
                 'scope:worker',
-                'scope:computations',
+                'scope:api',
               ],
             },
             {
               sourceTag: 'scope:cli',
-              onlyDependOnLibsWithTags: ['scope:shared', 'scope:runtime', 'scope:computations'],
+              onlyDependOnLibsWithTags: [
+                'scope:shared',
+                'scope:platform',
+                'scope:api',
+                'scope:embedded',
+                'scope:computations',
+              ],
             },
           ],
+        },
+      ],
+    },
+  },
+  {
+    // domain code (deciders, projections) is pure: no Node built-in, no I/O client
+    files: ['libs/domain/**/*.ts'],
+    ignores: ['**/*.spec.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: ['node:*'], message: 'domain code imports no Node built-in (DESIGN §8)' },
+            {
+              group: ['@google-cloud/*', 'better-sqlite3', '@duckdb/*', '@nestjs/*', 'opossum'],
+              message: 'domain code imports no adapter or framework (DESIGN §8)',
+            },
+          ],
+          paths: ['fs', 'path', 'crypto', 'os', 'child_process', 'net', 'http', 'async_hooks'],
         },
       ],
     },

@@ -6,7 +6,7 @@ import {
   type Manifest,
   type Row,
 } from '@almanac/kernel';
-import type { ProjectConfig } from '@almanac/runtime';
+import type { ProjectConfig } from '@almanac/platform';
 import type { ResultStore, Warehouse } from '@almanac/warehouse';
 
 export interface BareLoopStats {

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { PubSub } from '@google-cloud/pubsub';
 import { Spanner } from '@google-cloud/spanner';
-import type { RunView } from '@almanac/projections';
+import type { RunView } from '@almanac/domain/projections';
 import { generateSampleData } from '../computations/sample-data/generate';
 import { startCluster } from '../test/cluster/cluster';
 

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createSqliteCheckpointStore, createSqliteEventStore } from '@almanac/eventlog';
-import { CheckpointedProjections } from '@almanac/projections';
+import { CheckpointedProjections } from '@almanac/domain/projections';
 import {
   projections,
   runEvents,

@@ -4,12 +4,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import {
-  EmbeddedEngine,
-  loadProjectConfig,
-  parseProjectConfig,
-  type ProjectConfig,
-} from '@almanac/runtime';
+import { EmbeddedEngine } from '@almanac/embedded';
+import { loadProjectConfig, parseProjectConfig, type ProjectConfig } from '@almanac/platform';
 import { createDuckDbResultStore, createDuckDbWarehouse } from '@almanac/warehouse';
 import { generateSampleData } from '../computations/sample-data/generate';
 import { bareLoop } from './bare-loop';

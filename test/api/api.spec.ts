@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { createSqliteCheckpointStore } from '@almanac/eventlog';
-import { AlmanacQueries, apiProjections, serveEmbedded, type ServedApi } from '@almanac/runtime';
+import { AlmanacQueries, apiProjections } from '@almanac/api';
+import { serveEmbedded, type ServedApi } from '@almanac/embedded';
 import { computation, D, D_1, Fixture, STANDARD_CONFIG, STANDARD_FILES } from '../embedded/fixture';
 
 const OPERATOR = 'operator-token-0123456789';

@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { serveEmbedded, type ServedApi } from '@almanac/runtime';
+import { serveEmbedded, type ServedApi } from '@almanac/embedded';
 import { computation, D, D_1, Fixture, STANDARD_FILES, statuses } from '../embedded/fixture';
 
 /**

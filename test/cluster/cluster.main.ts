@@ -1,6 +1,6 @@
 // npm run cluster: both emulators and the five services on this machine, until Ctrl-C.
 import { existsSync } from 'node:fs';
-import { loadProjectConfig, projectPaths } from '@almanac/runtime';
+import { loadProjectConfig, projectPaths } from '@almanac/platform';
 import { generateSampleData } from '../../computations/sample-data/generate';
 import { REPO_ROOT, startCluster } from './cluster';
 

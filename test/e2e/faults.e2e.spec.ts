@@ -1,8 +1,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { RunView } from '@almanac/projections';
-import { EmbeddedEngine, loadProjectConfig, parseProjectConfig } from '@almanac/runtime';
+import type { RunView } from '@almanac/domain/projections';
+import { EmbeddedEngine } from '@almanac/embedded';
+import { loadProjectConfig, parseProjectConfig } from '@almanac/platform';
 import { generateSampleData } from '../../computations/sample-data/generate';
 import {
   REPO_ROOT,

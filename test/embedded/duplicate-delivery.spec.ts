@@ -1,5 +1,5 @@
 import { createInProcessBus, type InProcessBus } from '@almanac/messaging';
-import { readViews } from '@almanac/runtime';
+import { readViews } from '@almanac/api';
 import { ALL_COMPLETED, D, Fixture, statuses } from './fixture';
 
 /** An in-process bus that hands every message to its handler twice (at-least-once at its worst). */

@@ -1,5 +1,5 @@
 import { ManifestError } from '@almanac/kernel';
-import { ConfigError, parseProjectConfig } from '@almanac/runtime';
+import { ConfigError, parseProjectConfig } from '@almanac/platform';
 import { computation, D, Fixture, STANDARD_CONFIG, STANDARD_FILES, statuses } from './fixture';
 
 const dependsOn = (name: string, deps: string[]) =>

@@ -2,14 +2,13 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
+import { EmbeddedEngine, type EngineOptions } from '@almanac/embedded';
 import {
-  EmbeddedEngine,
   parseProjectConfig,
   type ProjectConfig,
   type ProjectConfigInput,
-  type EngineOptions,
   type RunRequest,
-} from '@almanac/runtime';
+} from '@almanac/platform';
 
 export type RunView = Awaited<ReturnType<EmbeddedEngine['run']>>;
 

@@ -1,4 +1,4 @@
-import { analyze, readViews } from '@almanac/runtime';
+import { analyze, readViews } from '@almanac/api';
 import { ALL_COMPLETED, ALL_SKIPPED, D, Fixture, reasonCodes, statuses } from './fixture';
 
 // Given the four standard computations (OrderTotals -> UserBand, DailyVolume, SignupInfo) run

@@ -1,4 +1,4 @@
-import { runGcpService } from '@almanac/runtime';
+import { runGcpApi } from '@almanac/api';
 
-// The api service of the gcp profile: environment in, /health out (see README "Running distributed").
-if (require.main === module) void runGcpService('api');
+// The deployed api (gcp profile): runs, views checkpointed in Spanner, the status page, /health.
+void runGcpApi();

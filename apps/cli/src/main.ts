@@ -3,19 +3,14 @@ import { resolve } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { exportJsonSchemas } from '@almanac/contracts';
 import { isValidDate } from '@almanac/kernel';
+import { ApiRequestError, describeReason, type AlmanacQueries, type AuditNode } from '@almanac/api';
+import { EmbeddedEngine, embeddedQueries, serveEmbedded } from '@almanac/embedded';
 import {
-  ApiRequestError,
-  EmbeddedEngine,
   findProjectRoot,
   loadProjectConfig,
   projectPaths,
-  describeReason,
-  embeddedQueries,
-  serveEmbedded,
-  type AlmanacQueries,
-  type AuditNode,
   type ProjectConfig,
-} from '@almanac/runtime';
+} from '@almanac/platform';
 import { duration, Progress, runSummary, table } from './render';
 
 class UsageError extends Error {}

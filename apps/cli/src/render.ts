@@ -1,6 +1,6 @@
 import type { Envelope } from '@almanac/contracts';
-import { runProjection, type RunView, type RunsView } from '@almanac/projections';
-import { describeReason } from '@almanac/runtime';
+import { runProjection, type RunView, type RunsView } from '@almanac/domain/projections';
+import { describeReason } from '@almanac/api';
 
 export function table(headers: string[], rows: string[][]): string {
   const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));

@@ -1,4 +1,5 @@
-import { runGcpService } from '@almanac/runtime';
+import { runGcpService } from '@almanac/platform';
+import { ExecutorModule } from '@almanac/services/executor';
 
-// The executor service of the gcp profile: environment in, /health out (see README "Running distributed").
-if (require.main === module) void runGcpService('executor');
+// The deployed executor (gcp profile): environment in, its module over Pub/Sub and Spanner, /health out.
+void runGcpService('executor', ExecutorModule.register());

@@ -1,4 +1,5 @@
-import { runGcpService } from '@almanac/runtime';
+import { runGcpService } from '@almanac/platform';
+import { PlannerModule } from '@almanac/services/planner';
 
-// The planner service of the gcp profile: environment in, /health out (see README "Running distributed").
-if (require.main === module) void runGcpService('planner');
+// The deployed planner (gcp profile): environment in, its module over Pub/Sub and Spanner, /health out.
+void runGcpService('planner', PlannerModule.register());

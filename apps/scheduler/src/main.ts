@@ -1,4 +1,4 @@
-import { runGcpService } from '@almanac/runtime';
+import { runGcpService } from '@almanac/platform';
 
-// The scheduler service of the gcp profile: environment in, /health out (see README "Running distributed").
-if (require.main === module) void runGcpService('scheduler');
+// The deployed scheduler (gcp profile): /health only until schedules exist (issue 10).
+void runGcpService('scheduler', null);

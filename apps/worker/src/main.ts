@@ -1,4 +1,5 @@
-import { runGcpService } from '@almanac/runtime';
+import { runGcpService } from '@almanac/platform';
+import { WorkerModule } from '@almanac/services/worker';
 
-// The worker service of the gcp profile: environment in, /health out (see README "Running distributed").
-if (require.main === module) void runGcpService('worker');
+// The deployed worker (gcp profile): environment in, its module over Pub/Sub and Spanner, /health out.
+void runGcpService('worker', WorkerModule.register());

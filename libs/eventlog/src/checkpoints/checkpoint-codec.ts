@@ -1,4 +1,4 @@
-import { CheckpointCorruptError } from '@almanac/projections';
+import { CheckpointCorruptError } from '@almanac/domain/projections';
 import { CheckpointNotSerializableError } from './checkpoint-store.errors';
 
 /** The views as JSON text, checked before anything is written. */

@@ -1,4 +1,4 @@
-import type { Checkpoint, CheckpointStore } from '@almanac/projections';
+import type { Checkpoint, CheckpointStore } from '@almanac/domain/projections';
 import {
   CheckpointNotSerializableError,
   CheckpointStoreClosedError,

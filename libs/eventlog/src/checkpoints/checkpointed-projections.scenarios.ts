@@ -15,7 +15,7 @@ import {
   type LogReader,
   runProjection,
   type RunsView,
-} from '@almanac/projections';
+} from '@almanac/domain/projections';
 import type { EventStore, StoredEvent } from '../event-store.port';
 
 export type Views = { runs: RunsView; decisions: DecisionsView; hashIndex: HashIndex };

@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import Database from 'better-sqlite3';
-import { CheckpointedProjections } from '@almanac/projections';
+import { CheckpointedProjections } from '@almanac/domain/projections';
 import { createSqliteEventStore } from '../sqlite-event-store';
 import {
   appendEach,

@@ -3,7 +3,7 @@ import {
   type Checkpoint,
   CheckpointCorruptError,
   type CheckpointStore,
-} from '@almanac/projections';
+} from '@almanac/domain/projections';
 import { parseViews, serialiseViews } from './checkpoint-codec';
 import {
   CheckpointNotSerializableError,

@@ -1,5 +1,5 @@
 import type { Database, Instance } from '@google-cloud/spanner';
-import { CheckpointCorruptError, CheckpointedProjections } from '@almanac/projections';
+import { CheckpointCorruptError, CheckpointedProjections } from '@almanac/domain/projections';
 import { startSpannerTestInstance, type SpannerTestInstance } from '@almanac/emulators';
 import { createSpannerEventStore } from '../spanner/spanner-event-store';
 import { migrateSpanner, SPANNER_DDL_DIR } from '../spanner/spanner-migrations';

@@ -1,5 +1,5 @@
 import Database from 'better-sqlite3';
-import type { Checkpoint, CheckpointStore } from '@almanac/projections';
+import type { Checkpoint, CheckpointStore } from '@almanac/domain/projections';
 import { parseViews, serialiseViews } from './checkpoint-codec';
 import {
   CheckpointNotSerializableError,

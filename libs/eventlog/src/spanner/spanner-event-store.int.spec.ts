@@ -11,7 +11,7 @@ import {
   streams,
   topics,
 } from '@almanac/contracts';
-import { fold, hashIndexProjection, hashKey } from '@almanac/projections';
+import { fold, hashIndexProjection, hashKey } from '@almanac/domain/projections';
 import { startSpannerTestInstance, type SpannerTestInstance } from '@almanac/emulators';
 import { eventStoreConformance } from '../conformance/event-store.conformance';
 import { InvalidPositionError } from '../event-store.errors';

@@ -5,7 +5,7 @@ import {
   hashKey,
   type HashIndex,
   type HashIndexEntry,
-} from '@almanac/projections';
+} from '@almanac/domain/projections';
 
 const COMMIT_TIMESTAMP = 'spanner.commit_timestamp()';
 
@@ -53,7 +53,7 @@ const emptyProgress = (runId: string, computation: string): RunProgressRow => ({
 });
 
 /**
- * The run projection (libs/projections run.projection) narrowed to one computation's progress.
+ * The run projection (libs/domain/projections run.projection) narrowed to one computation's progress.
  * Unlike that projection it creates the row on ComputationStarted/Completed: the inline table
  * does not hold RunPlanned.
  */

@@ -1,0 +1,114 @@
+import {
+  Catch,
+  type ArgumentsHost,
+  type ExceptionFilter,
+  type INestApplication,
+} from '@nestjs/common';
+import { APP_FILTER } from '@nestjs/core';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import type { ServiceHandle } from '@almanac/platform';
+import { hostService } from '@almanac/platform';
+import { AlmanacQueries, ApiRequestError } from './api-queries';
+import {
+  ComputationsController,
+  DecisionsController,
+  METRICS,
+  OperationsController,
+  ProjectionsController,
+  QUERIES,
+  RunsController,
+} from './api.controllers';
+import { authProviders } from './auth/auth.guard';
+import { assertSafeBind, type Authenticator } from './auth/authenticator';
+import { MetricsRegistry } from './metrics';
+
+interface JsonResponse {
+  status(code: number): JsonResponse;
+  json(body: unknown): void;
+}
+
+/** ApiRequestError -> 400/404/409 with the message; anything else keeps Nest's handling. */
+@Catch(ApiRequestError)
+class ApiRequestErrorFilter implements ExceptionFilter {
+  catch(e: ApiRequestError, host: ArgumentsHost) {
+    const res = host.switchToHttp().getResponse<JsonResponse>();
+    res.status(e.status).json({
+      statusCode: e.status,
+      message: e.message,
+      ...(e.details ? { details: e.details } : {}),
+    });
+  }
+}
+
+export const API_CONTROLLERS = [
+  RunsController,
+  ComputationsController,
+  DecisionsController,
+  ProjectionsController,
+  OperationsController,
+];
+
+interface TimedRequest {
+  method: string;
+  baseUrl?: string;
+  route?: { path: string };
+}
+interface TimedResponse {
+  statusCode: number;
+  on(event: 'finish', fn: () => void): void;
+}
+
+/**
+ * Hosts the api: every endpoint of api.controllers.ts behind the auth guard, /health, /metrics,
+ * the OpenAPI document at /docs (Swagger UI served from the installed package, no CDN) and the
+ * status page at /status. Refuses a non-loopback address when auth is disabled.
+ */
+export async function hostApi(opts: {
+  handle: ServiceHandle;
+  queries: AlmanacQueries;
+  authenticator: Authenticator;
+  host: string;
+  port: number;
+}): Promise<INestApplication> {
+  assertSafeBind(opts.host, opts.authenticator.enabled);
+  const metrics = new MetricsRegistry();
+  return hostService(opts.handle, {
+    host: opts.host,
+    port: opts.port,
+    controllers: API_CONTROLLERS,
+    providers: [
+      { provide: QUERIES, useValue: opts.queries },
+      { provide: METRICS, useValue: metrics },
+      { provide: APP_FILTER, useClass: ApiRequestErrorFilter },
+      ...authProviders(opts.authenticator),
+    ],
+    configure(app) {
+      app.use((req: TimedRequest, res: TimedResponse, next: () => void) => {
+        const t0 = process.hrtime.bigint();
+        res.on('finish', () => {
+          const route = req.route ? `${req.baseUrl ?? ''}${req.route.path}` : 'unmatched';
+          metrics.observeRequest(
+            req.method,
+            route,
+            res.statusCode,
+            Number(process.hrtime.bigint() - t0) / 1e9,
+          );
+        });
+        next();
+      });
+      const document = SwaggerModule.createDocument(
+        app,
+        new DocumentBuilder()
+          .setTitle('Almanac api')
+          .setDescription(
+            'Runs, computations, decisions and projections of the Almanac event log. ' +
+              'GET needs a viewer token, everything else an operator token (when auth is enabled).',
+          )
+          .setVersion('1')
+          .addBearerAuth()
+          .build(),
+      );
+      SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs/openapi.json' });
+    },
+  });
+}

@@ -1,0 +1,252 @@
+import { streams, type Envelope, type HashParts, type Reason } from '@almanac/contracts';
+import { blockedBy, evaluateComputation, type RequiredInput } from '@almanac/domain/executor';
+import { diffHashParts, previousDate, selectComputations } from '@almanac/kernel';
+import {
+  decisionProjection,
+  hashIndexProjection,
+  hashKey,
+  ProjectionRunner,
+  runProjection,
+  type Decision,
+  type DecisionsView,
+  type HashIndex,
+  type LogReader,
+  type RunView,
+  type RunsView,
+  fold,
+} from '@almanac/domain/projections';
+import type { Warehouse } from '@almanac/warehouse';
+import { entitySetInput, readRequiredInputs } from '@almanac/platform';
+import type { LoadedProject } from '@almanac/platform';
+import type { ProjectConfig } from '@almanac/platform';
+
+export type Views = { runs: RunsView; decisions: DecisionsView; hashIndex: HashIndex };
+
+/** Folds the whole log into the views status, explain and analyze read. */
+export async function readViews(log: LogReader): Promise<Views> {
+  const runner = new ProjectionRunner<Views>(log, {
+    runs: runProjection,
+    decisions: decisionProjection,
+    hashIndex: hashIndexProjection,
+  });
+  await runner.catchUp();
+  return runner.views;
+}
+
+export interface StatusRow {
+  computation: string;
+  pass: number;
+  type: 'global' | 'per-entity';
+  date: string;
+  status: string;
+  reason: Reason | null;
+  runId: string | null;
+  at: string | null;
+  resultHash: string | null;
+  entities: number | null;
+  failedEntities: string[];
+}
+
+/** One run's view, from its own streams only (cheap whatever the size of the log). */
+export async function readRunView(
+  store: { readStream(streamId: string): Promise<Envelope[]> },
+  runId: string,
+): Promise<RunView | null> {
+  const view = fold(runProjection, await store.readStream(streams.run(runId)));
+  const run = view[runId];
+  if (!run) return null;
+  const perComputation = await Promise.all(
+    Object.keys(run.computations).map((c) => store.readStream(streams.computation(runId, c))),
+  );
+  return fold(runProjection, perComputation.flat(), view)[runId];
+}
+
+/** The latest decision of each computation for a date. */
+export function statusRows(project: LoadedProject, views: Views, date: string): StatusRow[] {
+  return [...project.planned.values()]
+    .sort((a, b) => a.pass - b.pass || a.name.localeCompare(b.name))
+    .map((c) => {
+      const latest = views.decisions[hashKey(c.name, date)]?.latest;
+      return {
+        computation: c.name,
+        pass: c.pass,
+        type: c.type,
+        date,
+        status: latest?.status ?? 'never-run',
+        reason: latest?.reason ?? null,
+        runId: latest?.runId ?? null,
+        at: latest?.at ?? null,
+        resultHash: latest?.resultHash ?? null,
+        entities: latest ? latest.entities.total : null,
+        failedEntities: latest?.failedEntities.map((f) => f.entityId) ?? [],
+      };
+    });
+}
+
+/** The date of the most recent run, for commands called without --date. */
+export function latestRunDate(views: Views): string | null {
+  const runs = Object.values(views.runs).sort((a, b) => a.requestedAt.localeCompare(b.requestedAt));
+  return runs.at(-1)?.date ?? null;
+}
+
+export interface ExplainReport {
+  computation: string;
+  date: string;
+  decision: Decision;
+  /** the completed result the decision was compared with (the one before it) */
+  previous: Decision | null;
+  /** hash parts that differ between previous and this decision */
+  changedParts: string[];
+  /** code files added, removed or changed between the two runs */
+  changedFiles: string[];
+  hashParts: HashParts | null;
+}
+
+export function explain(views: Views, computation: string, date: string): ExplainReport | null {
+  const entry = views.decisions[hashKey(computation, date)];
+  if (!entry) return null;
+  const decision = entry.latest;
+  const idx = entry.history.lastIndexOf(decision);
+  const previous =
+    entry.history
+      .slice(0, idx)
+      .reverse()
+      .find((d) => d.status === 'completed' && !d.dryRun) ?? null;
+  const hashParts = decision.hashParts;
+  const changedParts =
+    previous?.hashParts && hashParts ? diffHashParts(previous.hashParts, hashParts) : [];
+  const filesNow = views.runs[decision.runId]?.computations[computation]?.codeFiles ?? {};
+  const filesBefore = previous
+    ? (views.runs[previous.runId]?.computations[computation]?.codeFiles ?? {})
+    : {};
+  const changedFiles = previous
+    ? [...new Set([...Object.keys(filesNow), ...Object.keys(filesBefore)])]
+        .filter((f) => filesNow[f] !== filesBefore[f])
+        .sort()
+    : [];
+  return { computation, date, decision, previous, changedParts, changedFiles, hashParts };
+}
+
+export type Prediction = 'run' | 'skip' | 'blocked' | 'impossible' | 'maybe';
+
+export interface AnalyzeRow {
+  computation: string;
+  pass: number;
+  prediction: Prediction;
+  why: string;
+}
+
+/**
+ * What a run would do, without appending anything. A computation whose dependency would run is
+ * `maybe`: it runs only if that dependency's results change (early cutoff).
+ */
+export async function analyze(
+  project: LoadedProject,
+  config: ProjectConfig,
+  warehouse: Warehouse,
+  views: Views,
+  date: string,
+  targets: string[] = [],
+  force = false,
+): Promise<AnalyzeRow[]> {
+  const names = selectComputations(project.manifest, targets);
+  const predicted = new Map<string, Prediction>();
+  const rows: AnalyzeRow[] = [];
+  let entitySet: Promise<RequiredInput> | null = null;
+  const entitySetOnce = () => {
+    const { table, idField, dateField } = config.entities;
+    return (entitySet ??= warehouse
+      .listEntities(table, idField, date, dateField)
+      .then((ids) => entitySetInput(ids, date)));
+  };
+  for (const name of names) {
+    const entry = project.manifest.entries.get(name)!;
+    const planned = project.planned.get(name)!;
+    const deps = entry.config.dependencies.map((d) => ({
+      name: d,
+      status:
+        predicted.get(d) === 'blocked' || predicted.get(d) === 'impossible'
+          ? ('blocked' as const)
+          : ('completed' as const),
+      resultHash: views.hashIndex[hashKey(d, date)]?.resultHash ?? null,
+    }));
+    const blocked = blockedBy(deps);
+    if (blocked) {
+      predicted.set(name, 'blocked');
+      const on = entry.config.dependencies.filter(
+        (d) => predicted.get(d) === 'blocked' || predicted.get(d) === 'impossible',
+      );
+      rows.push({
+        computation: name,
+        pass: entry.pass,
+        prediction: 'blocked',
+        why: `depends on ${on.join(', ')}`,
+      });
+      continue;
+    }
+    const inputs = await readRequiredInputs(entry.config.requires, config.tables, date, (t, s, w) =>
+      warehouse.fingerprint(t, s, w),
+    );
+    if (entry.config.type === 'per-entity') inputs.push(await entitySetOnce());
+    const e = evaluateComputation({
+      computation: name,
+      codeHash: planned.codeHash,
+      epoch: config.epoch,
+      force,
+      scopedEntityIds: null,
+      dependencies: deps,
+      inputs,
+      isHistorical: entry.config.isHistorical,
+      previousResultHash: entry.config.isHistorical
+        ? (views.hashIndex[hashKey(name, previousDate(date))]?.resultHash ?? null)
+        : null,
+      lastCompleted: views.hashIndex[hashKey(name, date)] ?? null,
+    });
+    const upstream = entry.config.dependencies.filter(
+      (d) => predicted.get(d) === 'run' || predicted.get(d) === 'maybe',
+    );
+    let prediction: Prediction;
+    let why: string;
+    if (e.kind === 'impossible' && e.reason.code === 'mandatory-table-empty') {
+      prediction = 'impossible';
+      why = `mandatory table "${e.reason.table}" has no rows in ${e.reason.window.from}..${e.reason.window.to}`;
+    } else if (e.kind === 'skipped') {
+      prediction = upstream.length ? 'maybe' : 'skip';
+      why = upstream.length
+        ? `runs only if ${upstream.join(', ')} change their results`
+        : 'nothing it depends on changed';
+    } else {
+      prediction = 'run';
+      why = describeReason(e.reason);
+    }
+    predicted.set(name, prediction);
+    rows.push({ computation: name, pass: entry.pass, prediction, why });
+  }
+  return rows;
+}
+
+export function describeReason(reason: Reason | null): string {
+  if (!reason) return '';
+  switch (reason.code) {
+    case 'unchanged':
+      return 'unchanged';
+    case 'first-run':
+      return 'first run';
+    case 'changed':
+      return `changed: ${reason.changed.join(', ')}`;
+    case 'forced':
+      return reason.changed.length ? `forced (changed: ${reason.changed.join(', ')})` : 'forced';
+    case 'scoped':
+      return `restricted to ${reason.entities} entit${reason.entities === 1 ? 'y' : 'ies'}`;
+    case 'dependency-not-ready':
+      return `blocked by ${reason.dependencies.map((d) => `${d.name} (${d.status})`).join(', ')}`;
+    case 'mandatory-table-empty':
+      return `mandatory table "${reason.table}" empty for ${reason.window.from}..${reason.window.to}`;
+    case 'entity-failures':
+      return `${reason.failed} of ${reason.total} entities failed`;
+    case 'circuit-open':
+    case 'timeout':
+    case 'error':
+      return reason.message;
+  }
+}

@@ -1,0 +1,3 @@
+export * from './evaluate';
+export * from './executor.decider';
+export * from './stalled';

@@ -1,0 +1,2 @@
+export * from './embedded-engine';
+export * from './serve';

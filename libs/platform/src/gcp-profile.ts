@@ -1,0 +1,105 @@
+import { hostname } from 'node:os';
+import { PubSub } from '@google-cloud/pubsub';
+import { Spanner, type Database } from '@google-cloud/spanner';
+import {
+  createSpannerEventStore,
+  createSpannerOutbox,
+  relayOutbox,
+  type EventStore,
+  type SpannerOutbox,
+} from '@almanac/eventlog';
+import { createPubSubBus, type PubSubBus } from '@almanac/messaging';
+import {
+  createDuckDbWarehouse,
+  createSpannerResultStore,
+  type ResultStore,
+  type Warehouse,
+} from '@almanac/warehouse';
+import { EventPublisher } from './event-publisher';
+import { loadProject, type LoadedProject } from './load-computations';
+import {
+  findProjectRoot,
+  loadProjectConfig,
+  projectPaths,
+  type ProjectConfig,
+} from './project-config';
+import type { ServiceEnv } from './service-env';
+import { newServiceStats, type ServiceContext, type ServiceName } from './service-module';
+
+/** The adapters of the gcp profile: Spanner log and results, Pub/Sub bus, read-only DuckDB sources. */
+export interface GcpProfile extends ServiceContext {
+  root: string;
+  config: ProjectConfig;
+  project: LoadedProject;
+  database: Database;
+  store: EventStore;
+  outbox: SpannerOutbox;
+  bus: PubSubBus;
+  results: ResultStore;
+  warehouse: Warehouse;
+  publisher: EventPublisher;
+  owner: string;
+  close(): Promise<void>;
+}
+
+export async function openGcpProfile(env: ServiceEnv, service: ServiceName): Promise<GcpProfile> {
+  const root = findProjectRoot(env.ALMANAC_PROJECT_ROOT ?? process.cwd());
+  const loaded = loadProjectConfig(root);
+  const execution = loaded.execution;
+  const config: ProjectConfig = {
+    ...loaded,
+    execution: {
+      ...execution,
+      zombieThresholdMs: env.ALMANAC_ZOMBIE_THRESHOLD_MS ?? execution.zombieThresholdMs,
+      sweepIntervalMs: env.ALMANAC_SWEEP_INTERVAL_MS ?? execution.sweepIntervalMs,
+      breaker: {
+        ...execution.breaker,
+        timeoutMs: env.ALMANAC_BATCH_TIMEOUT_MS ?? execution.breaker.timeoutMs,
+      },
+    },
+  };
+  const paths = projectPaths(root, config);
+  const project = await loadProject(root, paths.computationsDir, config);
+  const spanner = new Spanner({ projectId: env.GOOGLE_CLOUD_PROJECT });
+  const database = spanner.instance(env.SPANNER_INSTANCE).database(env.SPANNER_DATABASE);
+  const store = createSpannerEventStore(database);
+  const outbox = createSpannerOutbox(database);
+  const pubsub = new PubSub({ projectId: env.GOOGLE_CLOUD_PROJECT });
+  // topics and subscriptions come from `npm run provision:pubsub` (infra/pubsub)
+  const bus = createPubSubBus(pubsub, { autoCreate: false });
+  // the emulator runs one read-write transaction at a time: queue this process's writes
+  const results = createSpannerResultStore(database, {
+    serializeWrites: Boolean(process.env.SPANNER_EMULATOR_HOST),
+  });
+  const warehouse = await createDuckDbWarehouse({
+    path: env.ALMANAC_WAREHOUSE_PATH ?? paths.warehouse,
+    readOnly: true,
+    schemaTtlMs: config.warehouse.schemaTtlMs,
+  });
+  const publisher = new EventPublisher(store, bus, undefined, (events) =>
+    outbox.markPublished(events.map((e) => e.eventId)),
+  );
+  return {
+    root,
+    config,
+    project,
+    database,
+    store,
+    outbox,
+    bus,
+    results,
+    warehouse,
+    publisher,
+    owner: env.ALMANAC_OWNER ?? `${service}@${hostname()}:${process.pid}`,
+    clock: () => new Date(),
+    stats: newServiceStats(),
+    relayOutbox: () => relayOutbox(outbox, (topic, messages) => bus.publish(topic, messages)),
+    async close() {
+      await bus.close();
+      await Promise.allSettled([store.close(), results.close(), warehouse.close()]);
+      await database.close();
+      await pubsub.close();
+      void spanner.close();
+    },
+  };
+}

@@ -1,0 +1,175 @@
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { z } from 'zod';
+import { ApiAuthSettings } from './api-auth-settings';
+
+const TableSettings = z
+  .object({
+    entityField: z.string().min(1),
+    /** absent: a dimension table without dates */
+    dateField: z.string().min(1).optional(),
+  })
+  .strict();
+
+const BreakerSettings = z
+  .object({
+    timeoutMs: z.number().int().positive().default(60_000),
+    retries: z.number().int().nonnegative().default(2),
+    errorThresholdPercentage: z.number().min(1).max(100).default(30),
+    volumeThreshold: z.number().int().positive().default(20),
+    rollingCountTimeoutMs: z
+      .number()
+      .int()
+      .positive()
+      .default(10 * 60_000),
+  })
+  .strict();
+
+export const ProjectConfigSchema = z
+  .object({
+    /** bump to re-run everything (part of every composite hash) */
+    epoch: z.string().min(1).default('1'),
+    computationsDir: z.string().min(1).default('computations'),
+    /** where the embedded profile keeps its log and results */
+    dataDir: z.string().min(1).default('.almanac'),
+    warehouse: z
+      .object({
+        path: z.string().min(1),
+        schemaTtlMs: z
+          .number()
+          .int()
+          .positive()
+          .default(60 * 60_000),
+      })
+      .strict(),
+    tables: z.record(z.string(), TableSettings),
+    /** where per-entity computations get their entities from */
+    entities: z
+      .object({
+        table: z.string().min(1),
+        idField: z.string().min(1),
+        dateField: z.string().optional(),
+      })
+      .strict(),
+    execution: z
+      .object({
+        batchSize: z.number().int().positive().default(1000),
+        entityConcurrency: z.number().int().positive().default(20),
+        maxInFlight: z.number().int().positive().default(100),
+        /** batches a worker runs at once */
+        workerConcurrency: z.number().int().positive().default(4),
+        leaseMs: z
+          .number()
+          .int()
+          .positive()
+          .default(60 * 60_000),
+        /** a started computation with no progress for this long is taken over by another executor */
+        zombieThresholdMs: z
+          .number()
+          .int()
+          .positive()
+          .default(60 * 60_000),
+        /** how often a deployed executor looks for stalled work */
+        sweepIntervalMs: z.number().int().positive().default(60_000),
+        breaker: BreakerSettings.default(BreakerSettings.parse({})),
+      })
+      .strict()
+      .default({} as never),
+    /** safe subset of settings given to computations as ctx.config */
+    settings: z.record(z.string(), z.unknown()).default({}),
+    references: z.record(z.string(), z.unknown()).default({}),
+    rules: z.record(z.string(), z.unknown()).default({}),
+    /** the api (`almanac serve`, the api service): who may call it */
+    api: z
+      .object({
+        /** bearer tokens (sha256 of each; secrets come from ALMANAC_API_TOKENS) and OIDC */
+        auth: ApiAuthSettings.optional(),
+      })
+      .strict()
+      .optional(),
+    /** the sample data `almanac sample-data` and `npm start` generate */
+    sample: z
+      .object({
+        /** module exporting generateSampleData({ path, users, days, endDate, seed, onProgress }) */
+        module: z.string().min(1),
+        date: z.string().regex(/^\d{4}-\d{2}-\d{2}$/),
+        users: z.number().int().positive(),
+        days: z.number().int().positive(),
+      })
+      .strict()
+      .optional(),
+  })
+  .strict();
+
+export type ProjectConfig = z.output<typeof ProjectConfigSchema>;
+export type ProjectConfigInput = z.input<typeof ProjectConfigSchema>;
+
+/** Typed helper for almanac.config.ts. */
+export function defineConfig(config: ProjectConfigInput): ProjectConfigInput {
+  return config;
+}
+
+export class ConfigError extends Error {
+  readonly code = 'invalid-config';
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+export function parseProjectConfig(raw: unknown, where = 'almanac.config.ts'): ProjectConfig {
+  const parsed = ProjectConfigSchema.safeParse(raw);
+  if (!parsed.success) {
+    const issues = parsed.error.issues.map((i) => {
+      const path = i.path.join('.') || '(root)';
+      if (i.code === 'unrecognized_keys')
+        return `${path}: unknown field(s) ${i.keys.map((k) => `"${k}"`).join(', ')}`;
+      return `${path}: ${i.message}`;
+    });
+    throw new ConfigError(`${where}: invalid configuration: ${issues.join('; ')}`);
+  }
+  return parsed.data;
+}
+
+export const CONFIG_FILE = 'almanac.config.ts';
+
+/** Finds almanac.config.ts from `start` upwards; the folder holding it is the project root. */
+export function findProjectRoot(start = process.cwd()): string {
+  let dir = resolve(start);
+  for (;;) {
+    if (existsSync(join(dir, CONFIG_FILE))) return dir;
+    const parent = resolve(dir, '..');
+    if (parent === dir)
+      throw new ConfigError(`no ${CONFIG_FILE} found in ${resolve(start)} or any parent folder`);
+    dir = parent;
+  }
+}
+
+export function loadProjectConfig(root: string): ProjectConfig {
+  const file = join(root, CONFIG_FILE);
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const mod = require(file) as { default?: unknown };
+  return parseProjectConfig(mod.default ?? mod, CONFIG_FILE);
+}
+
+export interface ProjectPaths {
+  root: string;
+  computationsDir: string;
+  warehouse: string;
+  eventLog: string;
+  /** the checkpointed views of the api and the CLI (rebuilt from the log when missing) */
+  checkpoints: string;
+  results: string;
+}
+
+export function projectPaths(root: string, config: ProjectConfig): ProjectPaths {
+  const dataDir = resolve(root, config.dataDir);
+  return {
+    root,
+    computationsDir: resolve(root, config.computationsDir),
+    warehouse: resolve(root, config.warehouse.path),
+    eventLog: join(dataDir, 'events.sqlite'),
+    checkpoints: join(dataDir, 'projections.sqlite'),
+    results: join(dataDir, 'results.duckdb'),
+  };
+}

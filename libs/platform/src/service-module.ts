@@ -1,0 +1,135 @@
+import {
+  Global,
+  Inject,
+  Module,
+  type DynamicModule,
+  type BeforeApplicationShutdown,
+  type OnApplicationBootstrap,
+} from '@nestjs/common';
+import type { EventStore } from '@almanac/eventlog';
+import type { LogSink } from '@almanac/kernel';
+import { deadLetterTopic, type Bus, type Subscription } from '@almanac/messaging';
+import type { ResultStore, Warehouse } from '@almanac/warehouse';
+import type { EventPublisher } from './event-publisher';
+import type { LoadedProject } from './load-computations';
+import type { ProjectConfig } from './project-config';
+
+export type ServiceName = 'scheduler' | 'planner' | 'executor' | 'worker' | 'api';
+export const SERVICE_NAMES: readonly ServiceName[] = [
+  'scheduler',
+  'planner',
+  'executor',
+  'worker',
+  'api',
+];
+
+/** What a profile gives every service module: its adapters, the project, who and when it is. */
+export interface ServiceContext {
+  store: EventStore;
+  publisher: EventPublisher;
+  bus: Bus;
+  project: LoadedProject;
+  config: ProjectConfig;
+  warehouse: Warehouse;
+  results: ResultStore;
+  /** this process's identity in leases */
+  owner: string;
+  clock: () => Date;
+  /** lines computations write with this.log() */
+  log?: LogSink;
+  /** messages handled and failed by this process's subscriptions (for /health) */
+  stats: { subscriptions: number; handled: number; failed: number };
+  /** a message a subscription gave up on (dead-lettered), with the reason */
+  onDeadLetter?: (subscription: string, reason: string) => void;
+  /** publishes what was committed to the log but not yet published (gcp: the Spanner outbox) */
+  relayOutbox?: () => Promise<unknown>;
+}
+
+export const SERVICE_CONTEXT = Symbol('almanac.ServiceContext');
+
+export function newServiceStats(): ServiceContext['stats'] {
+  return { subscriptions: 0, handled: 0, failed: 0 };
+}
+
+/** The profile's adapters, given to every service module of the application. */
+@Global()
+@Module({})
+export class ProfileModule {
+  static forContext(ctx: ServiceContext): DynamicModule {
+    return {
+      module: ProfileModule,
+      providers: [{ provide: SERVICE_CONTEXT, useValue: ctx }],
+      exports: [SERVICE_CONTEXT],
+    };
+  }
+}
+
+export interface SubscriptionSpec {
+  topic: string;
+  subscription: string;
+  handle: (data: string) => Promise<void>;
+  concurrency: number;
+}
+
+/**
+ * A service's bus subscriptions (infra/pubsub/topology.json names them): opened once the
+ * application has booted, closed before it shuts down (before the adapters close), in-flight handlers settled first (they
+ * publish before they resolve). A handler's error nacks its message (the bus redelivers it).
+ */
+export class BusSubscriptions implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private readonly open: Subscription[] = [];
+
+  constructor(
+    @Inject(SERVICE_CONTEXT) private readonly ctx: ServiceContext,
+    private readonly specs: SubscriptionSpec[],
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    const { bus, stats, onDeadLetter } = this.ctx;
+    for (const spec of this.specs) {
+      this.open.push(
+        await bus.subscribe(
+          spec.topic,
+          spec.subscription,
+          async (m) => {
+            try {
+              await spec.handle(m.data);
+              stats.handled++;
+            } catch (e) {
+              stats.failed++;
+              throw e;
+            }
+          },
+          { concurrency: spec.concurrency },
+        ),
+      );
+      stats.subscriptions++;
+      if (onDeadLetter)
+        this.open.push(
+          await bus.subscribe(
+            deadLetterTopic(spec.subscription),
+            `${spec.subscription}.dead-letter.log`,
+            async (m) =>
+              onDeadLetter(spec.subscription, m.attributes.deadLetterReason ?? 'unknown reason'),
+          ),
+        );
+    }
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    await Promise.all(this.open.splice(0).map((s) => s.close()));
+  }
+}
+
+/** A provider of a service module's subscriptions, built from its handlers. */
+export function subscriptionsProvider<T>(
+  token: symbol,
+  handlers: abstract new (...args: never[]) => T,
+  specs: (handlers: T, ctx: ServiceContext) => SubscriptionSpec[],
+) {
+  return {
+    provide: token,
+    inject: [SERVICE_CONTEXT, handlers],
+    useFactory: (ctx: ServiceContext, h: T) => new BusSubscriptions(ctx, specs(h, ctx)),
+  };
+}

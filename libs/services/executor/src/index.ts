@@ -1,0 +1,3 @@
+export * from './batch-dispatcher';
+export * from './executor.service';
+export * from './executor.module';

@@ -1,0 +1,2 @@
+export * from './planner.service';
+export * from './planner.module';

@@ -1,0 +1,53 @@
+import { parseEnvelope, streams, type Envelope } from '@almanac/contracts';
+import type { EventStore } from '@almanac/eventlog';
+import { ManifestError, selectComputations } from '@almanac/kernel';
+import { plannerDecider, type Selection } from '@almanac/domain/planner';
+import type { EventPublisher } from '@almanac/platform';
+import type { LoadedProject } from '@almanac/platform';
+
+/** Planner shell: RunRequested -> RunPlanned + PassReady(0), or RunRejected. */
+export class PlannerService {
+  constructor(
+    private readonly deps: {
+      store: EventStore;
+      publisher: EventPublisher;
+      project: LoadedProject;
+      epoch: string;
+      clock: () => Date;
+    },
+  ) {}
+
+  async onMessage(data: string): Promise<void> {
+    const event = parseEnvelope(JSON.parse(data));
+    if (event.type === 'RunRequested') await this.plan(event);
+  }
+
+  async plan(request: Envelope<'RunRequested'>): Promise<void> {
+    const { store, publisher } = this.deps;
+    const history = await store.readStream(streams.run(request.payload.runId));
+    const state = history.reduce(plannerDecider.evolve, plannerDecider.initialState());
+    const events = plannerDecider.decide(
+      {
+        type: 'PlanRun',
+        request,
+        selection: this.select(request.payload.targets),
+        epoch: this.deps.epoch,
+        now: this.deps.clock().toISOString(),
+      },
+      state,
+    );
+    await publisher.publish(events);
+  }
+
+  private select(targets: string[]): Selection {
+    try {
+      const names = selectComputations(this.deps.project.manifest, targets);
+      return { ok: true, computations: names.map((n) => this.deps.project.planned.get(n)!) };
+    } catch (err) {
+      if (err instanceof ManifestError && err.code === 'unknown-computation') {
+        return { ok: false, code: 'unknown-computation', message: err.message };
+      }
+      throw err;
+    }
+  }
+}

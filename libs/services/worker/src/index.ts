@@ -1,0 +1,2 @@
+export * from './worker.service';
+export * from './worker.module';

@@ -1,0 +1,133 @@
+import { eventIds, makeEvent, parseEnvelope, streams, type Envelope } from '@almanac/contracts';
+import type { LogSink } from '@almanac/kernel';
+import type { ResultStore, Warehouse } from '@almanac/warehouse';
+import { processBatch, type WorkerComputation, type WorkerPorts } from '@almanac/domain/worker';
+import type { EventPublisher } from '@almanac/platform';
+import type { LoadedProject } from '@almanac/platform';
+import type { ProjectConfig } from '@almanac/platform';
+
+export const WORKER = 'worker';
+
+/** Worker shell: BatchRequested -> processBatch -> BatchDone (a whole-batch error is reported, not thrown). */
+export class WorkerService {
+  private readonly computations = new Map<string, WorkerComputation>();
+  private readonly ports: WorkerPorts;
+
+  constructor(
+    private readonly deps: {
+      publisher: EventPublisher;
+      project: LoadedProject;
+      config: ProjectConfig;
+      warehouse: Warehouse;
+      results: ResultStore;
+      clock: () => Date;
+      log?: LogSink;
+    },
+  ) {
+    const { manifest } = deps.project;
+    for (const e of manifest.entries.values()) {
+      this.computations.set(e.name, {
+        name: e.name,
+        type: e.config.type,
+        requires: e.config.requires,
+        dependencies: e.config.dependencies.map((d) => ({
+          name: d,
+          type: manifest.entries.get(d)!.config.type,
+        })),
+        isHistorical: e.config.isHistorical,
+        create: () => new e.ctor(),
+      });
+    }
+    const { warehouse, results, config } = deps;
+    this.ports = {
+      tableSettings: (table) => {
+        const s = config.tables[table];
+        if (!s)
+          throw new Error(`table "${table}" is not configured under "tables" in almanac.config.ts`);
+        return s;
+      },
+      fetchForEntities: (t, s, w, ids) => warehouse.fetchForEntities(t, s, w, ids),
+      fetchWindow: (t, s, w) => warehouse.fetchWindow(t, s, w),
+      readResults: (c, d, ids) => results.read(c, d, ids),
+      upsertResults: (c, d, r, rows) => results.upsert(c, d, r, rows),
+      deleteResults: (c, d, ids) => results.delete(c, d, ids),
+    };
+  }
+
+  async onMessage(data: string): Promise<void> {
+    const event = parseEnvelope(JSON.parse(data));
+    if (event.type === 'BatchRequested') await this.run(event);
+  }
+
+  async run(request: Envelope<'BatchRequested'>): Promise<void> {
+    const p = request.payload;
+    const started = this.deps.clock().getTime();
+    let body: {
+      processed: number;
+      saved: number;
+      failures: Array<{ entityId: string; message: string }>;
+      error?: string;
+      permanent?: boolean;
+    };
+    const comp = this.computations.get(p.computation);
+    if (!comp) {
+      body = {
+        processed: 0,
+        saved: 0,
+        failures: [],
+        error: `this worker does not know computation "${p.computation}"`,
+      };
+    } else {
+      try {
+        body = await processBatch(
+          comp,
+          {
+            runId: p.runId,
+            date: p.date,
+            entityIds: p.entityIds,
+            dryRun: p.dryRun,
+            scoped: p.scoped,
+          },
+          this.ports,
+          {
+            concurrency: this.deps.config.execution.entityConcurrency,
+            config: this.deps.config.settings,
+            references: this.deps.config.references,
+            rules: this.deps.config.rules,
+            log: this.deps.log,
+          },
+        );
+      } catch (err) {
+        body = {
+          processed: 0,
+          saved: 0,
+          failures: [],
+          error: err instanceof Error ? err.message : String(err),
+          permanent: (err as { retryable?: boolean }).retryable === false || undefined,
+        };
+      }
+    }
+    const now = this.deps.clock();
+    await this.deps.publisher.publish([
+      makeEvent({
+        type: 'BatchDone',
+        eventId: eventIds.batchDone(p.runId, p.computation, p.attempt, p.batch, p.retry),
+        streamId: streams.computation(p.runId, p.computation),
+        correlationId: p.runId,
+        causationId: request.eventId,
+        producer: WORKER,
+        occurredAt: now.toISOString(),
+        payload: {
+          runId: p.runId,
+          date: p.date,
+          computation: p.computation,
+          attempt: p.attempt,
+          batch: p.batch,
+          retry: p.retry,
+          ...body,
+          durationMs: Math.max(0, now.getTime() - started),
+        },
+      }),
+    ]);
+  }
+}
