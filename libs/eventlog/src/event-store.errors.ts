@@ -41,3 +41,16 @@ export class InvalidLimitError extends Error {
     this.name = 'InvalidLimitError';
   }
 }
+
+/** `readStreamsByPrefix(prefix)` needs a non-empty, well-formed string. */
+export class InvalidPrefixError extends Error {
+  readonly code = 'invalid-prefix';
+  readonly retryable = false;
+  constructor(
+    readonly prefix: unknown,
+    readonly problem: string,
+  ) {
+    super(`invalid stream prefix ${JSON.stringify(prefix) ?? String(prefix)}: ${problem}`);
+    this.name = 'InvalidPrefixError';
+  }
+}

@@ -38,6 +38,22 @@ export interface EventStore {
   readStream(streamId: string, opts?: { fromVersion?: number }): Promise<StoredEvent[]>;
   /** events in global order, strictly after `after` (from the start when absent), at most `limit` */
   readAll(opts?: { after?: string; limit?: number }): Promise<StoredEvent[]>;
+  /**
+   * every event of every stream whose id starts with `prefix` (a non-empty string), in global
+   * order (the order readAll returns them), at most `limit` (default: all) after `after` (a
+   * position, exclusive). Lets a reader fetch a run's or a computation's events spread over
+   * several streams (one stream per batch, so that batch events do not contend on one stream)
+   * with one range read on the stream key.
+   *
+   * The match is a plain string prefix: `run-A` also matches `run-AB`. A caller that means "this
+   * stream and its sub-streams" passes the id with its separator (`run-A-X#`) or reads the
+   * stream itself separately. Throws InvalidPrefixError for an empty prefix (use readAll) or one
+   * that is not well-formed Unicode, InvalidLimitError and InvalidPositionError like readAll.
+   */
+  readStreamsByPrefix(
+    prefix: string,
+    opts?: { after?: string; limit?: number },
+  ): Promise<StoredEvent[]>;
   /** the stream's current version (0 when it does not exist) */
   streamVersion(streamId: string): Promise<number>;
   close(): Promise<void>;

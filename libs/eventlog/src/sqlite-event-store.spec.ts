@@ -4,7 +4,11 @@ import * as path from 'node:path';
 import Database from 'better-sqlite3';
 import { makeEvent } from '@almanac/contracts';
 import { eventStoreConformance } from './conformance/event-store.conformance';
-import { createSqliteEventStore, openSqliteEventStoreReadOnly } from './sqlite-event-store';
+import {
+  createSqliteEventStore,
+  openSqliteEventStoreReadOnly,
+  STREAMS_IN_RANGE_SQL,
+} from './sqlite-event-store';
 
 const tempDir = () => fs.mkdtempSync(path.join(os.tmpdir(), 'almanac-eventlog-'));
 
@@ -103,6 +107,37 @@ describe('SQLite event store', () => {
     });
     await store.append('s', [event('e2', 's')]);
     expect(await reader.streamVersion('s')).toBe(2);
+    await reader.close();
+    await store.close();
+  });
+
+  it('reads streams by prefix with a range search on the stream index, not a scan of the log', async () => {
+    const store = createSqliteEventStore(file);
+    await store.append('run-A-X#b0', [event('e1', 'run-A-X#b0')]);
+    await store.close();
+
+    const raw = new Database(file, { readonly: true });
+    const plan = raw
+      .prepare<unknown[], { detail: string }>(`EXPLAIN QUERY PLAN ${STREAMS_IN_RANGE_SQL}`)
+      .all('run-A-X', 'run-A-Y', 0, -1)
+      .map((r) => r.detail);
+    raw.close();
+    expect(plan[0]).toMatch(
+      /^SEARCH events USING (COVERING )?INDEX \S+ \(stream_id>\? AND stream_id<\?\)$/,
+    );
+    expect(plan.some((step) => step.startsWith('SCAN events'))).toBe(false);
+  });
+
+  it('reads streams by prefix through a read-only store', async () => {
+    const store = createSqliteEventStore(file);
+    await store.append('run-A-X', [event('e1', 'run-A-X')]);
+    await store.append('run-B', [event('e2', 'run-B')]);
+    await store.append('run-A-X#b0', [event('e3', 'run-A-X#b0')]);
+    const reader = openSqliteEventStoreReadOnly(file);
+    expect((await reader.readStreamsByPrefix('run-A-')).map((e) => e.eventId)).toEqual([
+      'e1',
+      'e3',
+    ]);
     await reader.close();
     await store.close();
   });

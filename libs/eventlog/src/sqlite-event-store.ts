@@ -13,6 +13,7 @@ import {
   InvalidPositionError,
   ReadOnlyEventStoreError,
 } from './event-store.errors';
+import { streamIdRange } from './stream-prefix';
 
 /** Width of a position: fixed so that positions also sort correctly as strings. */
 const POSITION_WIDTH = 16;
@@ -57,6 +58,17 @@ interface EventRow {
   metadata: string;
   recorded_at: string;
 }
+
+/**
+ * readStreamsByPrefix: a range on stream_id, so that SQLite searches the UNIQUE (stream_id,
+ * stream_version) index instead of scanning the log (checked by EXPLAIN QUERY PLAN in the spec),
+ * then sorts the matches by position. Exported for that check.
+ */
+export const STREAMS_IN_RANGE_SQL =
+  'SELECT * FROM events WHERE stream_id >= ? AND stream_id < ? AND position > ? ORDER BY position LIMIT ?';
+/** a prefix made only of U+10FFFF has no upper bound (see streamIdRange) */
+const STREAMS_FROM_SQL =
+  'SELECT * FROM events WHERE stream_id >= ? AND position > ? ORDER BY position LIMIT ?';
 
 const formatPosition = (position: number) => String(position).padStart(POSITION_WIDTH, '0');
 
@@ -131,6 +143,10 @@ function buildStore(db: Database.Database, path: string, readonly: boolean): Eve
   const allAfter = db.prepare<[number, number], EventRow>(
     'SELECT * FROM events WHERE position > ? ORDER BY position LIMIT ?',
   );
+  const streamsInRange = db.prepare<[string, string, number, number], EventRow>(
+    STREAMS_IN_RANGE_SQL,
+  );
+  const streamsFrom = db.prepare<[string, number, number], EventRow>(STREAMS_FROM_SQL);
   const insert = readonly
     ? undefined
     : db.prepare(
@@ -228,6 +244,17 @@ function buildStore(db: Database.Database, path: string, readonly: boolean): Eve
       guard('readAll');
       const after = opts?.after === undefined ? 0 : parsePosition(opts.after);
       return allAfter.all(after, checkLimit(opts?.limit)).map(toStoredEvent);
+    },
+    async readStreamsByPrefix(prefix, opts) {
+      guard('readStreamsByPrefix');
+      const { lo, hi } = streamIdRange(prefix);
+      const limit = checkLimit(opts?.limit);
+      const after = opts?.after === undefined ? 0 : parsePosition(opts.after);
+      const rows =
+        hi === undefined
+          ? streamsFrom.all(lo, after, limit)
+          : streamsInRange.all(lo, hi, after, limit);
+      return rows.map(toStoredEvent);
     },
     async streamVersion(streamId) {
       guard('streamVersion');

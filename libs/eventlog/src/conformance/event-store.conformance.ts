@@ -1,4 +1,10 @@
 import { type Envelope, InvalidEventError, makeEvent } from '@almanac/contracts';
+import {
+  EventStoreClosedError,
+  InvalidLimitError,
+  InvalidPositionError,
+  InvalidPrefixError,
+} from '../event-store.errors';
 import { type EventStore, type StoredEvent, WrongExpectedVersionError } from '../event-store.port';
 
 export interface EventStoreFixture {
@@ -301,6 +307,193 @@ export function eventStoreConformance(
       expect(ids(paged)).toEqual(appended);
       expect(paged).toEqual(await store.readAll());
       expect(new Set(paged.map((e) => e.position)).size).toBe(24);
+    });
+
+    describe('readStreamsByPrefix', () => {
+      /** one event per append, so each has its own commit; ids say stream and order */
+      const appendInOrder = async (streamIds: string[]) => {
+        const counts = new Map<string, number>();
+        for (const streamId of streamIds) {
+          const n = (counts.get(streamId) ?? 0) + 1;
+          counts.set(streamId, n);
+          await store.append(streamId, [event(`${streamId}@${n}`, streamId, n)]);
+        }
+      };
+      // batch streams written interleaved with their computation's stream, as executors do
+      const runStreams = () =>
+        appendInOrder([
+          'run-A-X#b1',
+          'run-A-X',
+          'other',
+          'run-A-X#b0',
+          'run-AB',
+          'run-A',
+          'run-A-X#b1',
+          'run-A-X',
+          'run-A-X#b0',
+          'other',
+          'run-A-X#b1',
+        ]);
+      const byPrefix = async (prefix: string, opts?: { after?: string; limit?: number }) =>
+        ids(await store.readStreamsByPrefix(prefix, opts));
+
+      it('reads the streams under a prefix in global order across them, not grouped by stream', async () => {
+        await runStreams();
+        const read = await store.readStreamsByPrefix('run-A-X');
+        expect(ids(read)).toEqual([
+          'run-A-X#b1@1',
+          'run-A-X@1',
+          'run-A-X#b0@1',
+          'run-A-X#b1@2',
+          'run-A-X@2',
+          'run-A-X#b0@2',
+          'run-A-X#b1@3',
+        ]);
+        expect(read.map((e) => [e.streamId, e.streamVersion])).toEqual([
+          ['run-A-X#b1', 1],
+          ['run-A-X', 1],
+          ['run-A-X#b0', 1],
+          ['run-A-X#b1', 2],
+          ['run-A-X', 2],
+          ['run-A-X#b0', 2],
+          ['run-A-X#b1', 3],
+        ]);
+        // the same stored events, positions included, as readAll hands out
+        const all = await store.readAll();
+        expect(read).toEqual(all.filter((e) => e.streamId.startsWith('run-A-X')));
+      });
+
+      it('matches a plain string prefix: callers add the separator they mean', async () => {
+        await runStreams();
+        const streamsOf = async (prefix: string) => [
+          ...new Set((await store.readStreamsByPrefix(prefix)).map((e) => e.streamId)),
+        ];
+        expect(await streamsOf('run-A')).toEqual([
+          'run-A-X#b1',
+          'run-A-X',
+          'run-A-X#b0',
+          'run-AB',
+          'run-A',
+        ]);
+        expect(await streamsOf('run-A-')).toEqual(['run-A-X#b1', 'run-A-X', 'run-A-X#b0']);
+        expect(await streamsOf('run-A-X#')).toEqual(['run-A-X#b1', 'run-A-X#b0']);
+        expect(await byPrefix('run-A-X#b0')).toEqual(['run-A-X#b0@1', 'run-A-X#b0@2']);
+        expect(await byPrefix('r')).toHaveLength(9);
+        expect(await byPrefix('run-AB')).toEqual(['run-AB@1']);
+      });
+
+      it('pages with after + limit through the same sequence as readAll filtered by the prefix', async () => {
+        await runStreams();
+        const all = await store.readAll();
+        const under = (events: StoredEvent[]) =>
+          ids(events.filter((e) => e.streamId.startsWith('run-A-X')));
+        expect(under(all)).toHaveLength(7);
+
+        const paged: string[] = [];
+        let after: string | undefined;
+        for (let pages = 0; pages < 20; pages++) {
+          const page = await store.readStreamsByPrefix('run-A-X', { after, limit: 2 });
+          if (page.length === 0) break;
+          expect(page.length).toBeLessThanOrEqual(2);
+          paged.push(...ids(page));
+          after = page[page.length - 1].position;
+        }
+        expect(paged).toEqual(under(all));
+
+        // any position of the log is a valid cursor, also one of a stream outside the prefix
+        for (const [k, e] of all.entries()) {
+          expect(await byPrefix('run-A-X', { after: e.position })).toEqual(under(all.slice(k + 1)));
+          expect(await byPrefix('run-A-X', { after: e.position, limit: 2 })).toEqual(
+            under(all.slice(k + 1)).slice(0, 2),
+          );
+        }
+        expect(await byPrefix('run-A-X', { limit: 3 })).toEqual(under(all).slice(0, 3));
+        expect(await byPrefix('run-A-X', { limit: 0 })).toEqual([]);
+        expect(await byPrefix('run-A-X', { limit: 100 })).toEqual(under(all));
+      });
+
+      it('matches %, _, \\ and regex characters literally', async () => {
+        await appendInOrder([
+          'a%b',
+          'axb',
+          'a_c',
+          'ayc',
+          'a\\d',
+          'a\\\\e',
+          'a.f',
+          'a*g',
+          'a[h',
+          'a$',
+        ]);
+        expect(await byPrefix('a%')).toEqual(['a%b@1']);
+        expect(await byPrefix('a_')).toEqual(['a_c@1']);
+        expect(await byPrefix('a\\')).toEqual(['a\\d@1', 'a\\\\e@1']);
+        expect(await byPrefix('a\\\\')).toEqual(['a\\\\e@1']);
+        expect(await byPrefix('a.')).toEqual(['a.f@1']);
+        expect(await byPrefix('a*')).toEqual(['a*g@1']);
+        expect(await byPrefix('a[')).toEqual(['a[h@1']);
+        expect(await byPrefix('a$')).toEqual(['a$@1']);
+        expect(await byPrefix('a')).toHaveLength(10);
+      });
+
+      it('matches prefixes ending in any code point (U+FFFF, surrogate pairs, U+D7FF)', async () => {
+        const streamIds = [
+          'u\uFFFF',
+          'u\uFFFFz',
+          'u\u{10000}',
+          'u\u{1F7FF}x',
+          'u\u{1F800}',
+          'u\uD7FF',
+          'u\uE000',
+          'u\u{10FFFF}',
+          'u\u{10FFFF}\u{10FFFF}',
+        ];
+        await appendInOrder(streamIds);
+        expect(await byPrefix('u\uFFFF')).toEqual(['u\uFFFF@1', 'u\uFFFFz@1']);
+        expect(await byPrefix('u\u{1F7FF}')).toEqual(['u\u{1F7FF}x@1']);
+        expect(await byPrefix('u\u{1F7FF}x')).toEqual(['u\u{1F7FF}x@1']);
+        expect(await byPrefix('u\uD7FF')).toEqual(['u\uD7FF@1']);
+        expect(await byPrefix('u\u{10FFFF}')).toEqual(['u\u{10FFFF}@1', 'u\u{10FFFF}\u{10FFFF}@1']);
+        expect(await byPrefix('u')).toEqual(streamIds.map((s) => `${s}@1`));
+      });
+
+      it('returns [] for a prefix that matches no stream', async () => {
+        expect(await store.readStreamsByPrefix('run-A')).toEqual([]);
+        await runStreams();
+        expect(await store.readStreamsByPrefix('run-B')).toEqual([]);
+        expect(await store.readStreamsByPrefix('run-A-X#b0-')).toEqual([]);
+        expect(await store.readStreamsByPrefix('0')).toEqual([]);
+        expect(await store.readStreamsByPrefix('zzz')).toEqual([]);
+        expect(await store.readStreamsByPrefix('RUN-A')).toEqual([]);
+      });
+
+      it('rejects an empty or malformed prefix, a bad limit or cursor, and calls after close', async () => {
+        await runStreams();
+        const empty = await expectRejection(store.readStreamsByPrefix(''));
+        expect(empty).toBeInstanceOf(InvalidPrefixError);
+        expect(empty).toMatchObject({ code: 'invalid-prefix', prefix: '' });
+        expect((empty as Error).message).toContain(
+          'invalid stream prefix "": expected a non-empty string (to read every stream, use readAll)',
+        );
+        const lone = await expectRejection(store.readStreamsByPrefix('run-\uD83D'));
+        expect(lone).toBeInstanceOf(InvalidPrefixError);
+        expect((lone as Error).message).toContain('lone UTF-16 surrogate');
+
+        const negative = await expectRejection(store.readStreamsByPrefix('run-A', { limit: -1 }));
+        expect(negative).toBeInstanceOf(InvalidLimitError);
+        expect((negative as Error).message).toContain('invalid limit -1');
+        await expect(store.readStreamsByPrefix('run-A', { limit: 1.5 })).rejects.toThrow(
+          'invalid limit 1.5: expected a non-negative integer',
+        );
+        const cursor = await expectRejection(store.readStreamsByPrefix('run-A', { after: 'x' }));
+        expect(cursor).toBeInstanceOf(InvalidPositionError);
+        expect((cursor as Error).message).toContain('invalid position "x"');
+
+        await store.close();
+        const closed = await expectRejection(store.readStreamsByPrefix('run-A'));
+        expect(closed).toBeInstanceOf(EventStoreClosedError);
+        expect((closed as Error).message).toBe('event store is closed: cannot readStreamsByPrefix');
+      });
     });
   });
 }

@@ -11,6 +11,7 @@ import {
   InvalidLimitError,
   InvalidPositionError,
 } from '../event-store.errors';
+import { type StreamIdRange, streamIdRange } from '../stream-prefix';
 import { applyInlineProjections } from './spanner-inline-projections';
 import { SpannerEventStoreError } from './spanner.errors';
 
@@ -243,6 +244,63 @@ export function createSpannerEventStore(
     }
   }
 
+  /**
+   * Events in the global order (RecordedAt, StreamId, Seq), strictly after a position, at most
+   * `limit`; with `streams`, only those whose StreamId is in that range. readAll walks the
+   * EventsByRecordedAt index; a stream range is a range of the Events primary key (a seek on its
+   * leading column), sorted afterwards. Strong reads: a catch-up must not miss a recent commit.
+   */
+  async function readInGlobalOrder(
+    operation: string,
+    readOpts: { after?: string; limit?: number } | undefined,
+    streams?: StreamIdRange,
+  ): Promise<StoredEvent[]> {
+    const limit = checkLimit(readOpts?.limit);
+    let cursor: RegExpExecArray | undefined;
+    if (readOpts?.after !== undefined) {
+      const m = POSITION_PATTERN.exec(readOpts.after);
+      if (!m) throw new InvalidPositionError(readOpts.after);
+      cursor = m;
+    }
+    if (limit === 0) return [];
+    const conditions: string[] = [];
+    if (streams) conditions.push('StreamId >= @lo');
+    if (streams?.hi !== undefined) conditions.push('StreamId < @hi');
+    if (cursor) {
+      conditions.push(`(RecordedAt > @ts OR (RecordedAt = @ts AND
+             (StreamId > @streamId OR (StreamId = @streamId AND Seq > @seq))))`);
+    }
+    const table = streams
+      ? 'Events@{FORCE_INDEX=_BASE_TABLE}'
+      : 'Events@{FORCE_INDEX=EventsByRecordedAt}';
+    const where = conditions.length > 0 ? `WHERE ${conditions.join(' AND ')}` : '';
+    try {
+      const [rows] = await database.run(
+        {
+          sql: `SELECT ${EVENT_COLUMNS} FROM ${table} ${where}
+                ORDER BY RecordedAt, StreamId, Seq ${limit === undefined ? '' : 'LIMIT @limit'}`,
+          params: {
+            ...(streams ? { lo: streams.lo } : {}),
+            ...(streams?.hi !== undefined ? { hi: streams.hi } : {}),
+            ...(cursor ? { ts: cursor[1], seq: Number(cursor[2]), streamId: cursor[3] } : {}),
+            ...(limit === undefined ? {} : { limit }),
+          },
+          types: {
+            ...(streams ? { lo: 'string' } : {}),
+            ...(streams?.hi !== undefined ? { hi: 'string' } : {}),
+            ...(cursor ? { ts: 'timestamp', seq: 'int64', streamId: 'string' } : {}),
+            ...(limit === undefined ? {} : { limit: 'int64' }),
+          },
+          json: true,
+        },
+        { strong: true },
+      );
+      return (rows as unknown as EventRecord[]).map(fromRecord);
+    } catch (e) {
+      throw wrap(operation, e);
+    }
+  }
+
   return {
     async append(streamId, events, appendOpts) {
       guard('append');
@@ -282,36 +340,12 @@ export function createSpannerEventStore(
 
     async readAll(readOpts) {
       guard('readAll');
-      const limit = checkLimit(readOpts?.limit);
-      let cursor: RegExpExecArray | undefined;
-      if (readOpts?.after !== undefined) {
-        const m = POSITION_PATTERN.exec(readOpts.after);
-        if (!m) throw new InvalidPositionError(readOpts.after);
-        cursor = m;
-      }
-      if (limit === 0) return [];
-      const where = cursor
-        ? `WHERE RecordedAt > @ts OR (RecordedAt = @ts AND
-             (StreamId > @streamId OR (StreamId = @streamId AND Seq > @seq)))`
-        : '';
-      try {
-        const [rows] = await database.run({
-          sql: `SELECT ${EVENT_COLUMNS} FROM Events@{FORCE_INDEX=EventsByRecordedAt} ${where}
-                ORDER BY RecordedAt, StreamId, Seq ${limit === undefined ? '' : 'LIMIT @limit'}`,
-          params: {
-            ...(cursor ? { ts: cursor[1], seq: Number(cursor[2]), streamId: cursor[3] } : {}),
-            ...(limit === undefined ? {} : { limit }),
-          },
-          types: {
-            ...(cursor ? { ts: 'timestamp', seq: 'int64', streamId: 'string' } : {}),
-            ...(limit === undefined ? {} : { limit: 'int64' }),
-          },
-          json: true,
-        });
-        return (rows as unknown as EventRecord[]).map(fromRecord);
-      } catch (e) {
-        throw wrap('readAll', e);
-      }
+      return readInGlobalOrder('readAll', readOpts);
+    },
+
+    async readStreamsByPrefix(prefix, readOpts) {
+      guard('readStreamsByPrefix');
+      return readInGlobalOrder('readStreamsByPrefix', readOpts, streamIdRange(prefix));
     },
 
     async streamVersion(streamId) {
