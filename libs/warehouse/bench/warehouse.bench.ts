@@ -1,8 +1,9 @@
 /**
  * Measures the choices made in this lib. Run: `npx tsx libs/warehouse/bench/warehouse.bench.ts`.
  * 1. fetchForEntities, 1000 ids on 1M rows: one parameter per id vs one unnested VARCHAR[].
- * 2. result store: 100 upserts of 1,000 rows, then 100 re-upserts of the same keys
- *    (appender + INSERT OR REPLACE) vs row-by-row prepared INSERT OR REPLACE.
+ * 2. result store: 100 writes of 1,000 rows, then 100 rewrites of the same keys
+ *    (appender + INSERT OR REPLACE) vs row-by-row prepared INSERT OR REPLACE; then a copy
+ *    forward of the 100,000 rows into another version (one INSERT ... SELECT) and its gc.
  */
 import * as fs from 'fs';
 import * as os from 'os';
@@ -47,7 +48,7 @@ async function benchFetch(dir: string): Promise<void> {
   }
 }
 
-async function benchUpsert(dir: string): Promise<void> {
+async function benchWrite(dir: string): Promise<void> {
   const rows = (b: number, v: number) =>
     Array.from({ length: 1000 }, (_, i) => ({
       entityId: `e${b}-${i}`,
@@ -56,37 +57,54 @@ async function benchUpsert(dir: string): Promise<void> {
     }));
   const store = await createDuckDbResultStore({ path: path.join(dir, 'results.duckdb') });
   let t = performance.now();
-  for (let b = 0; b < 100; b++) await store.upsert('C', '2024-01-07', 'run-1', rows(b, 1));
-  console.log(`upsert appender+merge: 100 x 1000 new rows ${ms(t)}`);
+  for (let b = 0; b < 100; b++) await store.write('C', '2024-01-07', 'v1', 'run-1', rows(b, 1));
+  console.log(`write appender+merge: 100 x 1000 new rows ${ms(t)}`);
   t = performance.now();
-  for (let b = 0; b < 100; b++) await store.upsert('C', '2024-01-07', 'run-2', rows(b, 2));
+  for (let b = 0; b < 100; b++) await store.write('C', '2024-01-07', 'v1', 'run-2', rows(b, 2));
   console.log(
-    `upsert appender+merge: 100 x 1000 re-upserts ${ms(t)} (count ${await store.count('C', '2024-01-07')})`,
+    `write appender+merge: 100 x 1000 rewrites ${ms(t)} (count ${await store.count('C', '2024-01-07', 'v1')})`,
   );
   t = performance.now();
   const ids = rows(42, 0).map((r) => r.entityId);
-  for (let k = 0; k < 10; k++) await store.read('C', '2024-01-07', ids);
+  for (let k = 0; k < 10; k++) await store.read('C', '2024-01-07', 'v1', ids);
   console.log(`read 1000 entities: ${((performance.now() - t) / 10).toFixed(1)} ms`);
+  await store.write('C', '2024-01-07', 'v2', 'run-3', rows(0, 3));
+  t = performance.now();
+  const copied = await store.copyForward('C', '2024-01-07', 'v1', 'v2', []);
+  console.log(`copyForward of ${copied} rows: ${ms(t)}`);
+  t = performance.now();
+  const removed = await store.gc('C', '2024-01-07', ['v2'], Date.now() + 1_000);
+  console.log(`gc of ${removed} version of 100,000 rows: ${ms(t)}`);
   await store.close();
 
   // the alternative: one prepared INSERT OR REPLACE per row, in a transaction per batch
   const db = await DuckDBInstance.create(path.join(dir, 'naive.duckdb'));
   const c = await db.connect();
-  await c.run(`CREATE TABLE results (computation VARCHAR, date DATE, entity_id VARCHAR, result VARCHAR, result_hash VARCHAR,
-    run_id VARCHAR, written_at TIMESTAMP, PRIMARY KEY (computation, date, entity_id))`);
+  await c.run(`CREATE TABLE result_versions (computation VARCHAR, date DATE, version VARCHAR,
+    entity_id VARCHAR, result VARCHAR, result_hash VARCHAR, run_id VARCHAR, written_at TIMESTAMP,
+    PRIMARY KEY (computation, date, version, entity_id))`);
   const p = await c.prepare(
-    `INSERT OR REPLACE INTO results VALUES ($1, CAST($2 AS DATE), $3, $4, $5, $6, now()::TIMESTAMP)`,
+    `INSERT OR REPLACE INTO result_versions
+     VALUES ($1, CAST($2 AS DATE), $3, $4, $5, $6, $7, now()::TIMESTAMP)`,
   );
   t = performance.now();
   for (let b = 0; b < 10; b++) {
     await c.run('BEGIN');
     for (const r of rows(b, 1)) {
-      p.bind(['C', '2024-01-07', r.entityId, JSON.stringify(r.result), r.resultHash, 'run-1']);
+      p.bind([
+        'C',
+        '2024-01-07',
+        'v1',
+        r.entityId,
+        JSON.stringify(r.result),
+        r.resultHash,
+        'run-1',
+      ]);
       await p.run();
     }
     await c.run('COMMIT');
   }
-  console.log(`upsert row-by-row prepared: 10 x 1000 new rows ${ms(t)} (x10 for 100 batches)`);
+  console.log(`write row-by-row prepared: 10 x 1000 new rows ${ms(t)} (x10 for 100 batches)`);
   c.closeSync();
   db.closeSync();
 }
@@ -95,7 +113,7 @@ async function main(): Promise<void> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'almanac-warehouse-bench-'));
   try {
     await benchFetch(dir);
-    await benchUpsert(dir);
+    await benchWrite(dir);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }

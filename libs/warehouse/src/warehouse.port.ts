@@ -71,16 +71,55 @@ export interface ResultRow {
   resultHash: string;
 }
 
-/** Computation results: upserts on (computation, date, entity). */
+export interface ResultVersionInfo {
+  version: string;
+  rows: number;
+  /** epoch ms */
+  lastWrittenAt: number;
+}
+
+/**
+ * Computation results, stored as versions of (computation, date): each run writes a version of
+ * its own and readers name the version they read, so overlapping runs of one date never see or
+ * delete each other's rows and a result becomes visible all at once (when its version is named).
+ */
 export interface ResultStore {
-  upsert(computation: string, date: string, runId: string, rows: ResultRow[]): Promise<void>;
-  delete(computation: string, date: string, entityIds: string[]): Promise<void>;
-  /** results of these entities (absent keys: no result) */
-  read(computation: string, date: string, entityIds: string[]): Promise<Map<string, unknown>>;
-  /** [entityId, resultHash] sorted by entityId */
-  hashes(computation: string, date: string): Promise<Array<[string, string]>>;
-  /** delete rows of (computation, date) not written by runId; returns how many */
-  prune(computation: string, date: string, keepRunId: string): Promise<number>;
-  count(computation: string, date: string): Promise<number>;
+  /** writes rows into `version` of (computation, date): upsert on (computation, date, version, entity); `runId` is recorded for audit */
+  write(
+    computation: string,
+    date: string,
+    version: string,
+    runId: string,
+    rows: ResultRow[],
+  ): Promise<void>;
+  /**
+   * copies the rows of `fromVersion` whose entity is not in `exceptEntityIds` into `toVersion`
+   * (rows already written to toVersion win, i.e. are NOT overwritten); returns rows copied. Used by
+   * a run restricted to some entities: its version is the previous one with its entities replaced.
+   */
+  copyForward(
+    computation: string,
+    date: string,
+    fromVersion: string,
+    toVersion: string,
+    exceptEntityIds: string[],
+  ): Promise<number>;
+  /** results of these entities in `version` (absent keys: no result) */
+  read(
+    computation: string,
+    date: string,
+    version: string,
+    entityIds: string[],
+  ): Promise<Map<string, unknown>>;
+  /** [entityId, resultHash] of `version`, sorted by entityId (code-unit order) */
+  hashes(computation: string, date: string, version: string): Promise<Array<[string, string]>>;
+  count(computation: string, date: string, version: string): Promise<number>;
+  /** the versions stored for (computation, date), sorted by version */
+  versions(computation: string, date: string): Promise<ResultVersionInfo[]>;
+  /**
+   * deletes every version of (computation, date) that is not in `keep` and whose last write is
+   * before `writtenBefore` (epoch ms); returns the number of versions deleted
+   */
+  gc(computation: string, date: string, keep: string[], writtenBefore: number): Promise<number>;
   close(): Promise<void>;
 }

@@ -13,7 +13,7 @@ const normalise = (sql: string) =>
 describe('Spanner results DDL', () => {
   it('the deployed migration and the DDL the tests use define the same table', () => {
     const migration = readFileSync(
-      join(__dirname, '../../../../infra/spanner/004-results.sql'),
+      join(__dirname, '../../../../infra/spanner/006-result-versions.sql'),
       'utf8',
     );
     expect(normalise(migration)).toBe(normalise(spannerResultsDdl()[0]));
