@@ -52,12 +52,12 @@ export async function bareLoop(
     const deps = new Map(
       await Promise.all(
         entry.config.dependencies.map(
-          async (d) => [d, await results.read(d, date, [...batch, GLOBAL_ENTITY])] as const,
+          async (d) => [d, await results.read(d, date, runId, [...batch, GLOBAL_ENTITY])] as const,
         ),
       ),
     );
     const prev = entry.config.isHistorical
-      ? await results.read(name, previousDate(date), batch)
+      ? await results.read(name, previousDate(date), runId, batch)
       : null;
     const instance = new entry.ctor();
     const rows: Array<{ entityId: string; result: unknown; resultHash: string }> = [];
@@ -88,7 +88,8 @@ export async function bareLoop(
       }
     };
     await Promise.all(Array.from({ length: config.execution.entityConcurrency }, run));
-    if (rows.length) await results.upsert(name, date, runId, rows);
+    // one version per bare run, as the engine writes one per run (no copy, no hash, no GC)
+    if (rows.length) await results.write(name, date, runId, runId, rows);
     stats.saved += rows.length;
   };
   const passes = new Map<number, string[]>();

@@ -148,7 +148,8 @@ describe('embedded engine: a table setting naming a column the table does not ha
     });
     const engine = await f.open();
     const view = await engine.run({ date: D });
-    const events = await engine.store.readStream(`run-${view.runId}-OrderTotals`);
+    // the computation's stream and its batches' streams
+    const events = await engine.store.readStreamsByPrefix(`run-${view.runId}-OrderTotals`);
     await f.close();
     expect(view.computations.OrderTotals.status).toBe('failed');
     // 5 users in batches of 2: three batches, each requested once (retry 0), never again

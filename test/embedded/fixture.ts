@@ -239,7 +239,7 @@ export class Fixture {
   ): Promise<Record<string, unknown>> {
     const engine = await this.open();
     try {
-      return Object.fromEntries(await engine.results.read(computation, date, ids));
+      return Object.fromEntries(await engine.readResults(computation, date, ids));
     } finally {
       await this.close();
     }

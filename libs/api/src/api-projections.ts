@@ -11,7 +11,7 @@ import type { Views } from './queries';
 import type { ProjectionSource } from './api-queries';
 
 /** bump when a reducer of these views changes: checkpoints of the old version are rebuilt */
-export const API_VIEWS_VERSION = '1';
+export const API_VIEWS_VERSION = '2';
 
 const API_PROJECTIONS = {
   runs: runProjection,

@@ -1,4 +1,4 @@
-import { streams, type Envelope } from '@almanac/contracts';
+import type { Envelope } from '@almanac/contracts';
 import type { EventStore, StoredEvent } from '@almanac/eventlog';
 import { hashKey, type Decision, type RunView } from '@almanac/domain/projections';
 import type { Warehouse } from '@almanac/warehouse';
@@ -9,6 +9,7 @@ import type { ProjectConfig } from '@almanac/platform';
 import {
   analyze,
   describeReason,
+  readRunEvents,
   explain,
   latestRunDate,
   statusRows,
@@ -155,18 +156,8 @@ export class AlmanacQueries {
 
   /** The run's timeline: every event of its streams, in log order. */
   async runEvents(runId: string): Promise<RunTimeline> {
-    const { store } = this.backend;
-    const runEvents = await store.readStream(streams.run(runId));
-    if (runEvents.length === 0) throw new ApiRequestError(404, `unknown run "${runId}"`);
-    const planned = runEvents.find((e) => e.type === 'RunPlanned');
-    const names =
-      planned?.type === 'RunPlanned' ? planned.payload.computations.map((c) => c.name) : [];
-    const perComputation = await Promise.all(
-      names.map((c) => store.readStream(streams.computation(runId, c))),
-    );
-    const events = [...runEvents, ...perComputation.flat()].sort((a, b) =>
-      a.position < b.position ? -1 : a.position > b.position ? 1 : 0,
-    );
+    const events = await readRunEvents(this.backend.store, runId);
+    if (events.length === 0) throw new ApiRequestError(404, `unknown run "${runId}"`);
     return { runId, events: events.map(timelineEntry) };
   }
 
@@ -400,6 +391,10 @@ export function summarize(e: Envelope): string {
       return `${e.payload.computation} ${e.payload.status}: ${describeReason(e.payload.reason)}`;
     case 'RunCompleted':
       return `run ${e.payload.status} in ${e.payload.durationMs} ms`;
+    case 'ComputationDelegated':
+      return `${e.payload.computation} waits for run ${e.payload.to}, which is executing it for ${e.payload.date}`;
+    case 'ExecutionClaimed':
+      return `${e.payload.computation} for ${e.payload.date} claimed for execution`;
   }
 }
 

@@ -1,4 +1,4 @@
-import { streams, type Envelope, type HashParts, type Reason } from '@almanac/contracts';
+import { streams, type HashParts, type Reason } from '@almanac/contracts';
 import { blockedBy, evaluateComputation, type RequiredInput } from '@almanac/domain/executor';
 import { diffHashParts, previousDate, selectComputations } from '@almanac/kernel';
 import {
@@ -15,6 +15,7 @@ import {
   type RunsView,
   fold,
 } from '@almanac/domain/projections';
+import type { StoredEvent } from '@almanac/eventlog';
 import type { Warehouse } from '@almanac/warehouse';
 import { entitySetInput, readRequiredInputs } from '@almanac/platform';
 import type { LoadedProject } from '@almanac/platform';
@@ -47,18 +48,26 @@ export interface StatusRow {
   failedEntities: string[];
 }
 
-/** One run's view, from its own streams only (cheap whatever the size of the log). */
+/**
+ * Every event of a run's streams (the run's, each computation's, each batch's) in log order: one
+ * range read on the stream key, cheap whatever the size of the log.
+ */
+export async function readRunEvents(
+  store: { readStreamsByPrefix(prefix: string): Promise<StoredEvent[]> },
+  runId: string,
+): Promise<StoredEvent[]> {
+  const own = streams.run(runId);
+  const events = await store.readStreamsByPrefix(own);
+  // a plain prefix: run-<id> also matches run-<id>0...; keep the run's own streams
+  return events.filter((e) => e.streamId === own || e.streamId.startsWith(`${own}-`));
+}
+
+/** One run's view, from its own streams only. */
 export async function readRunView(
-  store: { readStream(streamId: string): Promise<Envelope[]> },
+  store: { readStreamsByPrefix(prefix: string): Promise<StoredEvent[]> },
   runId: string,
 ): Promise<RunView | null> {
-  const view = fold(runProjection, await store.readStream(streams.run(runId)));
-  const run = view[runId];
-  if (!run) return null;
-  const perComputation = await Promise.all(
-    Object.keys(run.computations).map((c) => store.readStream(streams.computation(runId, c))),
-  );
-  return fold(runProjection, perComputation.flat(), view)[runId];
+  return fold(runProjection, await readRunEvents(store, runId))[runId] ?? null;
 }
 
 /** The latest decision of each computation for a date. */
@@ -248,5 +257,11 @@ export function describeReason(reason: Reason | null): string {
     case 'timeout':
     case 'error':
       return reason.message;
+    case 'delegated':
+      return reason.status === 'completed' || reason.status === 'skipped'
+        ? `result of run ${reason.runId}, which executed it meanwhile`
+        : `run ${reason.runId}, which was executing it, ended ${reason.status}`;
+    case 'abandoned':
+      return `abandoned: ${reason.message}`;
   }
 }

@@ -14,6 +14,8 @@ export const EventCatalog = {
   CircuitOpened: { schemaVersion: 1, payload: P.CircuitOpenedPayload },
   ComputationCompleted: { schemaVersion: 1, payload: P.ComputationCompletedPayload },
   RunCompleted: { schemaVersion: 1, payload: P.RunCompletedPayload },
+  ComputationDelegated: { schemaVersion: 1, payload: P.ComputationDelegatedPayload },
+  ExecutionClaimed: { schemaVersion: 1, payload: P.ExecutionClaimedPayload },
 } as const;
 
 export type EventType = keyof typeof EventCatalog;
@@ -105,4 +107,19 @@ export function exportJsonSchemas(): Record<EventType, unknown> {
     out[type] = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' });
   }
   return out;
+}
+
+/**
+ * The result version a ComputationCompleted names. Events recorded before results were versioned
+ * have none: their rows were moved to the version named by their run id (the DuckDB result store
+ * migrates them so on open).
+ */
+export function resultVersionOf(p: PayloadOf<'ComputationCompleted'>): string | null {
+  if (p.resultVersion !== undefined) return p.resultVersion;
+  return p.resultHash !== null && !p.dryRun ? p.runId : null;
+}
+
+/** The version a run's attempt writes its results to. */
+export function resultVersionFor(runId: string, attempt: number): string {
+  return `${runId}/${attempt}`;
 }

@@ -47,7 +47,18 @@ export const Reason = z.discriminatedUnion('code', [
   z.object({ code: z.literal('circuit-open'), message: z.string() }),
   z.object({ code: z.literal('timeout'), message: z.string() }),
   z.object({ code: z.literal('error'), message: z.string() }),
+  /**
+   * another run was executing this (computation, date): this run waited for it and used its
+   * result (`status` completed), or is blocked because it did not complete (its status)
+   */
+  z.object({ code: z.literal('delegated'), runId: z.string(), status: Status }),
+  /** the process running it died and the run was marked abandoned (embedded profile) */
+  z.object({ code: z.literal('abandoned'), message: z.string() }),
 ]);
+
+/** Versions of results a batch reads: dependency name (or PREVIOUS_RESULT) -> version, null: none. */
+export const ReadVersions = z.record(z.string(), z.string().nullable());
+export type ReadVersions = z.infer<typeof ReadVersions>;
 export type Reason = z.infer<typeof Reason>;
 
 export const RunRequestedPayload = z.object({
@@ -116,6 +127,18 @@ export const ComputationStartedPayload = z.object({
   forced: z.boolean(),
   /** why it runs: first-run, changed (with the parts), forced or scoped */
   reason: Reason,
+  /**
+   * the version its results are written to (absent in events recorded before results were
+   * versioned); readers see it only once a ComputationCompleted names it
+   */
+  resultVersion: z.string().min(1).optional(),
+  /** the result versions its batches read: each dependency's in this run, the previous date's */
+  readVersions: ReadVersions.default({}),
+  /**
+   * batches in flight at once: batch k's answer dispatches batch k + lanes, so any executor
+   * replica can move the window on from the log alone (absent: every batch at once)
+   */
+  lanes: z.number().int().positive().optional(),
 });
 
 export const BatchRequestedPayload = z.object({
@@ -129,8 +152,12 @@ export const BatchRequestedPayload = z.object({
   /** `['_global']` for a global computation */
   entityIds: z.array(z.string()).min(1),
   dryRun: z.boolean(),
-  /** the run is restricted to some entities (a full run prunes stale results at the end instead) */
+  /** the run is restricted to some entities (its version copies the others' results at the end) */
   scoped: z.boolean().default(false),
+  /** where the results go (absent in events recorded before results were versioned: the run id) */
+  resultVersion: z.string().min(1).optional(),
+  /** the result versions to read dependencies and the previous date's result from */
+  readVersions: ReadVersions.default({}),
 });
 
 export const BatchDonePayload = z.object({
@@ -171,6 +198,12 @@ export const ComputationCompletedPayload = z.object({
   hashParts: HashParts.nullable(),
   /** this computation's result hash for the date after this decision (for skipped: the stored one) */
   resultHash: z.string().nullable(),
+  /**
+   * the result version readers see after this decision (completed: its own; skipped: the stored
+   * one; otherwise null). Absent in events recorded before results were versioned: see
+   * `resultVersionOf`.
+   */
+  resultVersion: z.string().min(1).nullable().optional(),
   entities: z.object({
     total: z.number().int().nonnegative(),
     succeeded: z.number().int().nonnegative(),
@@ -188,7 +221,30 @@ export const ComputationCompletedPayload = z.object({
 export const RunCompletedPayload = z.object({
   runId: RunId,
   date: IsoDate,
-  status: z.enum(['completed', 'failed']),
+  /** abandoned: the process running it died (embedded profile); see reason `abandoned` */
+  status: z.enum(['completed', 'failed', 'abandoned']),
   counts: z.record(Status, z.number().int().nonnegative()),
   durationMs: z.number().nonnegative(),
 });
+
+export const ComputationDelegatedPayload = z.object({
+  runId: RunId,
+  date: IsoDate,
+  computation: ComputationName,
+  pass: z.number().int().nonnegative(),
+  /** the run executing this (computation, date); this run waits for its ComputationCompleted */
+  to: RunId,
+});
+
+/**
+ * A run takes the execution of a (computation, date): appended to that pair's claim stream with
+ * an expected version, so two runs never execute one (computation, date) at the same time.
+ */
+export const ExecutionClaimedPayload = z.object({
+  runId: RunId,
+  date: IsoDate,
+  computation: ComputationName,
+});
+
+/** Dependency key of the previous date's result in `readVersions` (isHistorical). */
+export const PREVIOUS_RESULT = '@previous';

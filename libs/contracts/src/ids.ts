@@ -5,6 +5,15 @@
 export const streams = {
   run: (runId: string) => `run-${runId}`,
   computation: (runId: string, computation: string) => `run-${runId}-${computation}`,
+  /**
+   * one stream per batch, so that the batch events of a computation do not contend on one
+   * stream (one Spanner row range); `readStreamsByPrefix(batchesOf(...))` reads them all
+   */
+  batch: (runId: string, computation: string, batch: number) =>
+    `run-${runId}-${computation}#b${batch}`,
+  batchesOf: (runId: string, computation: string) => `run-${runId}-${computation}#b`,
+  /** the claim stream of a (computation, date): who executes it, appended with expected versions */
+  execution: (computation: string, date: string) => `execution-${computation}-${date}`,
 };
 
 export const eventIds = {
@@ -22,6 +31,10 @@ export const eventIds = {
     `CircuitOpened:${runId}:${c}:${attempt}`,
   computationCompleted: (runId: string, c: string) => `ComputationCompleted:${runId}:${c}`,
   runCompleted: (runId: string) => `RunCompleted:${runId}`,
+  computationDelegated: (runId: string, c: string, to: string) =>
+    `ComputationDelegated:${runId}:${c}:${to}`,
+  executionClaimed: (runId: string, c: string, date: string) =>
+    `ExecutionClaimed:${runId}:${c}:${date}`,
 };
 
 /** The topic each event type is published on. */
@@ -49,6 +62,8 @@ export function topicFor(type: string): string {
     case 'ComputationStarted':
     case 'CircuitOpened':
     case 'ComputationCompleted':
+    case 'ComputationDelegated':
+    case 'ExecutionClaimed':
       return topics.computations;
     default:
       throw new Error(`no topic for event type "${type}"`);

@@ -1,11 +1,17 @@
 import 'reflect-metadata';
 import { mkdirSync } from 'node:fs';
+import { hostname } from 'node:os';
 import { dirname } from 'node:path';
 import { Module, type DynamicModule, type INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { topics, type Envelope } from '@almanac/contracts';
 import type { RunView } from '@almanac/domain/projections';
-import { createSqliteEventStore, type EventStore } from '@almanac/eventlog';
+import {
+  createSqliteCheckpointStore,
+  createSqliteEventStore,
+  type EventStore,
+} from '@almanac/eventlog';
+import type { CheckpointStore } from '@almanac/domain/projections';
 import { CodeHashCache, type LogSink } from '@almanac/kernel';
 import { createInProcessBus, type InProcessBus } from '@almanac/messaging';
 import {
@@ -71,9 +77,11 @@ export class EmbeddedEngine {
     readonly publisher: EventPublisher,
     readonly executor: ExecutorService,
     private readonly clock: () => Date,
+    readonly owner: string,
     private readonly app: INestApplicationContext,
     /** messages no handler could process (the reason of each) */
     readonly deadLetters: string[],
+    private readonly checkpoints: CheckpointStore,
   ) {}
 
   static async open(opts: EngineOptions): Promise<EmbeddedEngine> {
@@ -102,6 +110,7 @@ export class EmbeddedEngine {
       onEvent ? (events) => events.forEach(onEvent) : undefined,
     );
     const deadLetters: string[] = [];
+    const checkpoints = createSqliteCheckpointStore(paths.checkpoints);
     const ctx: ServiceContext = {
       store,
       publisher,
@@ -110,10 +119,11 @@ export class EmbeddedEngine {
       config: opts.config,
       warehouse,
       results,
-      owner: opts.owner ?? `embedded-${process.pid}`,
+      owner: opts.owner ?? embeddedOwner(process.pid),
       clock,
       log: opts.log,
       stats: newServiceStats(),
+      checkpoints,
       onDeadLetter: (subscription, reason) => deadLetters.push(`${subscription}: ${reason}`),
     };
     // the same service modules as the deployed services, composed in one process
@@ -131,14 +141,35 @@ export class EmbeddedEngine {
       publisher,
       app.get(ExecutorService),
       clock,
+      ctx.owner,
       app,
       deadLetters,
+      checkpoints,
     );
     await bus.subscribe(topics.runs, 'engine.runs', async (m) => engine.onRunMessage(m.data), {
       concurrency: 4,
     });
     await app.init();
+    await engine.recoverDeadRuns();
     return engine;
+  }
+
+  /**
+   * Runs left going by a process of this machine that no longer exists (a `kill -9` of `almanac
+   * run`) are ended as abandoned: what they left undecided is failed with reason `abandoned`, and
+   * since their result versions were never named, readers keep seeing the previous results.
+   * Returns the runs abandoned.
+   */
+  async recoverDeadRuns(): Promise<string[]> {
+    const abandoned: string[] = [];
+    for (const run of await this.executor.activeRuns()) {
+      const owners = runOwners(run);
+      const dead = owners.filter((o) => processGone(o));
+      if (owners.length === 0 || dead.length < owners.length) continue;
+      await this.executor.abandon(run.runId, `process ${dead.join(', ')} died while running it`);
+      abandoned.push(run.runId);
+    }
+    return abandoned;
   }
 
   private async onRunMessage(data: string): Promise<void> {
@@ -151,20 +182,62 @@ export class EmbeddedEngine {
   async run(request: RunRequest): Promise<RunView> {
     const runId = newRunId(this.clock());
     const done = new Promise<Envelope>((resolve) => this.waiting.set(runId, resolve));
-    await this.publisher.publish([
-      runRequestedEvent(runId, this.clock(), request, request.requestedBy ?? 'cli'),
-    ]);
-    // every step is a message; an idle bus with no RunCompleted means the run cannot finish
-    const stalled = this.bus.idle().then(() => 'stalled' as const);
-    const outcome = await Promise.race([done, stalled]);
-    this.waiting.delete(runId);
-    if (outcome === 'stalled') {
-      const dead = this.deadLetters;
-      throw new RunStalledError(
-        `run ${runId} stopped before completing${dead.length ? `; dead-lettered: ${dead.join('; ')}` : ''}`,
-      );
+    const requested = runRequestedEvent(runId, this.clock(), request, request.requestedBy ?? 'cli');
+    // the process that runs it, so that a later start can tell it died (recoverDeadRuns)
+    requested.metadata = { ...requested.metadata, process: this.owner };
+    await this.publisher.publish([requested]);
+    try {
+      await this.untilDone(runId, done);
+    } finally {
+      this.waiting.delete(runId);
     }
     return this.runView(runId);
+  }
+
+  /**
+   * Results of (computation, date) as readers see them: from the version the latest
+   * ComputationCompleted names (absent keys: no result).
+   */
+  async readResults(
+    computation: string,
+    date: string,
+    entityIds: string[],
+  ): Promise<Map<string, unknown>> {
+    const version = await this.executor.resultVersion(computation, date);
+    if (!version) return new Map();
+    return this.results.read(computation, date, version, entityIds);
+  }
+
+  /**
+   * Every step of a run is a message: an idle bus without the run's end means a message was lost
+   * (only the executor's sweep can move it on, once the work has been quiet for the zombie
+   * threshold) or dead-lettered (nothing will).
+   */
+  private async untilDone(runId: string, done: Promise<Envelope>): Promise<void> {
+    const { zombieThresholdMs, sweepIntervalMs } = this.config.execution;
+    const stalled = () =>
+      new RunStalledError(
+        `run ${runId} stopped before completing` +
+          (this.deadLetters.length ? `; dead-lettered: ${this.deadLetters.join('; ')}` : ''),
+      );
+    const finished = done.then(() => 'done' as const);
+    for (;;) {
+      const first = await Promise.race([finished, this.bus.idle().then(() => 'idle' as const)]);
+      if (first === 'done') return;
+      if (this.deadLetters.length) throw stalled();
+      const grace = zombieThresholdMs + 2 * sweepIntervalMs;
+      let timer: NodeJS.Timeout | undefined;
+      const waited = await Promise.race([
+        finished,
+        new Promise<'timeout'>((r) => (timer = setTimeout(() => r('timeout'), grace))),
+      ]).finally(() => clearTimeout(timer));
+      if (waited === 'done') return;
+      const idleNow = await Promise.race([
+        this.bus.idle().then(() => true),
+        new Promise<boolean>((r) => setImmediate(() => r(false))),
+      ]);
+      if (idleNow) throw stalled();
+    }
   }
 
   async runView(runId: string): Promise<RunView> {
@@ -177,7 +250,12 @@ export class EmbeddedEngine {
     // subscriptions close first (in-flight handlers settle), then the adapters
     await this.app.close();
     await this.bus.close();
-    await Promise.all([this.store.close(), this.warehouse.close(), this.results.close()]);
+    await Promise.all([
+      this.store.close(),
+      this.warehouse.close(),
+      this.results.close(),
+      this.checkpoints.close(),
+    ]);
   }
 }
 
@@ -193,4 +271,33 @@ function embeddedModule(ctx: ServiceContext): DynamicModule {
   })
   class EmbeddedModule {}
   return { module: EmbeddedModule };
+}
+
+/** `embedded@<host>:<pid>`: which process of which machine runs an embedded run. */
+export function embeddedOwner(pid: number): string {
+  return `embedded@${hostname()}:${pid}`;
+}
+
+/** The embedded processes a run depends on: its requester and its computations' owners. */
+function runOwners(run: RunView): string[] {
+  const owners = new Set<string>();
+  if (run.process) owners.add(run.process);
+  for (const c of Object.values(run.computations))
+    if (c.owner && (c.status === 'running' || c.status === 'pending' || c.status === 'waiting'))
+      owners.add(c.owner);
+  return [...owners];
+}
+
+/** An embedded owner of this machine whose process is gone (other owners are never judged). */
+function processGone(owner: string): boolean {
+  const m = /^embedded@(.+):(\d+)$/.exec(owner);
+  if (!m || m[1] !== hostname()) return false;
+  const pid = Number(m[2]);
+  if (pid === process.pid) return false;
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'ESRCH';
+  }
 }

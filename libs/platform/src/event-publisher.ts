@@ -1,5 +1,5 @@
 import { topicFor, type Envelope } from '@almanac/contracts';
-import type { EventStore } from '@almanac/eventlog';
+import type { EventStore, ExpectedVersion } from '@almanac/eventlog';
 import type { Bus } from '@almanac/messaging';
 
 /**
@@ -15,7 +15,14 @@ export class EventPublisher {
     private readonly afterPublish: (events: Envelope[]) => Promise<unknown> = async () => undefined,
   ) {}
 
-  async publish(events: Envelope[]): Promise<Envelope[]> {
+  /**
+   * `expectedVersion` applies to each stream of the call (give it for one stream only): a claim
+   * appended only if nobody appended to its stream since it was read.
+   */
+  async publish(
+    events: Envelope[],
+    opts: { expectedVersion?: ExpectedVersion } = {},
+  ): Promise<Envelope[]> {
     const byStream = new Map<string, Envelope[]>();
     for (const e of events) {
       const list = byStream.get(e.streamId);
@@ -24,7 +31,9 @@ export class EventPublisher {
     }
     const fresh: Envelope[] = [];
     for (const [streamId, list] of byStream) {
-      const { results } = await this.store.append(streamId, list, { expectedVersion: 'any' });
+      const { results } = await this.store.append(streamId, list, {
+        expectedVersion: opts.expectedVersion ?? 'any',
+      });
       for (const r of results) if (!r.duplicate) fresh.push(r.event);
     }
     if (fresh.length === 0) return fresh;

@@ -2,6 +2,7 @@ import { hostname } from 'node:os';
 import { PubSub } from '@google-cloud/pubsub';
 import { Spanner, type Database } from '@google-cloud/spanner';
 import {
+  createSpannerCheckpointStore,
   createSpannerEventStore,
   createSpannerOutbox,
   relayOutbox,
@@ -64,6 +65,7 @@ export async function openGcpProfile(env: ServiceEnv, service: ServiceName): Pro
   const database = spanner.instance(env.SPANNER_INSTANCE).database(env.SPANNER_DATABASE);
   const store = createSpannerEventStore(database);
   const outbox = createSpannerOutbox(database);
+  const checkpoints = createSpannerCheckpointStore(database);
   const pubsub = new PubSub({ projectId: env.GOOGLE_CLOUD_PROJECT });
   // topics and subscriptions come from `npm run provision:pubsub` (infra/pubsub)
   const bus = createPubSubBus(pubsub, { autoCreate: false });
@@ -93,10 +95,16 @@ export async function openGcpProfile(env: ServiceEnv, service: ServiceName): Pro
     owner: env.ALMANAC_OWNER ?? `${service}@${hostname()}:${process.pid}`,
     clock: () => new Date(),
     stats: newServiceStats(),
+    checkpoints,
     relayOutbox: () => relayOutbox(outbox, (topic, messages) => bus.publish(topic, messages)),
     async close() {
       await bus.close();
-      await Promise.allSettled([store.close(), results.close(), warehouse.close()]);
+      await Promise.allSettled([
+        store.close(),
+        results.close(),
+        warehouse.close(),
+        checkpoints.close(),
+      ]);
       await database.close();
       await pubsub.close();
       void spanner.close();

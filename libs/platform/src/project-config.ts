@@ -69,8 +69,13 @@ export const ProjectConfigSchema = z
           .int()
           .positive()
           .default(60 * 60_000),
-        /** how often a deployed executor looks for stalled work */
+        /** how often each executor looks for stalled work (both profiles) */
         sweepIntervalMs: z.number().int().positive().default(60_000),
+        /**
+         * how long a result version nobody names any more is kept (for --as-of reads of recent
+         * history) before a later completion of the same (computation, date) deletes it
+         */
+        resultRetentionDays: z.number().int().nonnegative().default(7),
         breaker: BreakerSettings.default(BreakerSettings.parse({})),
       })
       .strict()

@@ -6,6 +6,7 @@ import {
   type BeforeApplicationShutdown,
   type OnApplicationBootstrap,
 } from '@nestjs/common';
+import type { CheckpointStore } from '@almanac/domain/projections';
 import type { EventStore } from '@almanac/eventlog';
 import type { LogSink } from '@almanac/kernel';
 import { deadLetterTopic, type Bus, type Subscription } from '@almanac/messaging';
@@ -41,6 +42,8 @@ export interface ServiceContext {
   stats: { subscriptions: number; handled: number; failed: number };
   /** a message a subscription gave up on (dead-lettered), with the reason */
   onDeadLetter?: (subscription: string, reason: string) => void;
+  /** where services checkpoint the views they fold from the log (so a start reads only the tail) */
+  checkpoints?: CheckpointStore;
   /** publishes what was committed to the log but not yet published (gcp: the Spanner outbox) */
   relayOutbox?: () => Promise<unknown>;
 }

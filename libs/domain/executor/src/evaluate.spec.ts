@@ -40,7 +40,13 @@ function completedBefore(
 ): LastCompleted {
   const e = evaluateComputation({ ...input, lastCompleted: null });
   if (e.kind !== 'run') throw new Error(`expected the earlier evaluation to run, got ${e.kind}`);
-  return { compositeHash: e.compositeHash, hashParts: e.hashParts, resultHash, valid };
+  return {
+    compositeHash: e.compositeHash,
+    hashParts: e.hashParts,
+    resultHash,
+    resultVersion: 'r0/1',
+    valid,
+  };
 }
 
 describe('evaluateComputation', () => {
@@ -157,6 +163,7 @@ describe('evaluateComputation', () => {
         compositeHash: last.compositeHash,
         hashParts: last.hashParts,
         resultHash: 'res-score-1',
+        resultVersion: 'r0/1',
       });
     });
 
@@ -294,14 +301,14 @@ describe('evaluateComputation', () => {
       expect(e.reason).toEqual({ code: 'first-run' });
     });
 
-    it('runs when the last result is invalid (incomplete) even though its hash is equal', () => {
+    it('runs when the last result is partial (a run restricted to some entities) even though its hash is equal', () => {
       const input = given();
       const e = evaluateComputation({
         ...input,
         lastCompleted: completedBefore(input, 'res-partial', false),
       });
       expect(e.kind).toBe('run');
-      expect(e.reason).toEqual({ code: 'changed', changed: ['last-result-incomplete'] });
+      expect(e.reason).toEqual({ code: 'changed', changed: ['last-result-partial'] });
     });
 
     it('an invalid last result with a different hash reports the changed parts only', () => {

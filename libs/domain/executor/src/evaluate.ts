@@ -14,6 +14,8 @@ export interface LastCompleted {
   compositeHash: string;
   hashParts: HashParts;
   resultHash: string | null;
+  /** the version readers see (a skip names it again) */
+  resultVersion: string | null;
   valid: boolean;
 }
 
@@ -27,7 +29,7 @@ export interface EvaluateInput {
   /** each dependency's decision in this run and its result hash */
   dependencies: Array<{
     name: string;
-    status: Status | 'pending' | 'running';
+    status: Status | 'pending' | 'running' | 'waiting';
     resultHash: string | null;
   }>;
   inputs: RequiredInput[];
@@ -46,6 +48,7 @@ export type Evaluation =
       compositeHash: string;
       hashParts: HashParts;
       resultHash: string | null;
+      resultVersion: string | null;
     }
   | { kind: 'failed'; status: 'failed'; reason: Reason }
   | { kind: 'run'; reason: Reason; compositeHash: string; hashParts: HashParts };
@@ -62,7 +65,10 @@ export function blockedBy(dependencies: EvaluateInput['dependencies']): Evaluati
       dependencies: notReady.map((d) => ({
         name: d.name,
         // a dependency still pending here is a planning bug; report it as blocked rather than guess
-        status: d.status === 'pending' || d.status === 'running' ? 'blocked' : d.status,
+        status:
+          d.status === 'pending' || d.status === 'running' || d.status === 'waiting'
+            ? 'blocked'
+            : d.status,
       })),
     },
   };
@@ -105,11 +111,13 @@ export function evaluateComputation(input: EvaluateInput): Evaluation {
       compositeHash: hash,
       hashParts,
       resultHash: last.resultHash,
+      resultVersion: last.resultVersion,
     };
   }
 
   const changed = last ? diffHashParts(last.hashParts, hashParts) : [];
-  if (last && !last.valid && changed.length === 0) changed.push('last-result-incomplete');
+  // the last result came from a run restricted to some entities
+  if (last && !last.valid && changed.length === 0) changed.push('last-result-partial');
   // a scoped run processes each distinct id once; count what will run
   const reason: Reason = input.scopedEntityIds
     ? { code: 'scoped', entities: new Set(input.scopedEntityIds).size }

@@ -9,7 +9,7 @@ import {
 import type { RunsView } from '@almanac/domain/projections';
 import { specificationFor } from '@almanac/testing';
 import type { Evaluation } from './evaluate';
-import { executorDecider, type BatchesOutcome, type ExecutorCommand } from './executor.decider';
+import { executorDecider, type ExecutorCommand } from './executor.decider';
 
 const spec = specificationFor<ExecutorCommand, Envelope, RunsView>(executorDecider);
 
@@ -74,7 +74,13 @@ const parts = (name: string): HashParts => ({
 
 const changedCode: Reason = { code: 'changed', changed: ['code'] };
 
-const started = (name: string, attempt: number, entityCount = 100, occurredAt = T1) =>
+const started = (
+  name: string,
+  attempt: number,
+  entityCount = 100,
+  occurredAt = T1,
+  opts: { batchCount?: number; lanes?: number } = {},
+) =>
   makeEvent({
     type: 'ComputationStarted',
     ...meta(`run-r1-${name}`, `ComputationStarted:r1:${name}:${attempt}`, occurredAt),
@@ -89,28 +95,82 @@ const started = (name: string, attempt: number, entityCount = 100, occurredAt = 
       compositeHash: `hash-${name}`,
       hashParts: parts(name),
       entityCount,
-      batchCount: 1,
+      batchCount: opts.batchCount ?? 1,
       scoped: false,
       dryRun: false,
       forced: false,
       reason: changedCode,
+      resultVersion: `r1/${attempt}`,
+      readVersions: { X: 'r0/1' },
+      lanes: opts.lanes,
     },
   });
 
-const batchDone = (name: string, attempt: number, batch: number) =>
+const batchDone = (
+  name: string,
+  attempt: number,
+  batch: number,
+  opts: {
+    retry?: number;
+    error?: string;
+    permanent?: boolean;
+    processed?: number;
+    saved?: number;
+    failures?: EntityFailure[];
+  } = {},
+) =>
   makeEvent({
     type: 'BatchDone',
-    ...meta(`run-r1-${name}`, `BatchDone:r1:${name}:${attempt}:${batch}:0`),
+    ...meta(
+      `run-r1-${name}#b${batch}`,
+      `BatchDone:r1:${name}:${attempt}:${batch}:${opts.retry ?? 0}`,
+    ),
     payload: {
       runId: 'r1',
       date: DATE,
       computation: name,
       attempt,
       batch,
-      processed: 100,
-      saved: 100,
-      failures: [],
+      retry: opts.retry ?? 0,
+      processed: opts.error ? 0 : (opts.processed ?? 100),
+      saved: opts.error ? 0 : (opts.saved ?? 100),
+      failures: opts.failures ?? [],
+      error: opts.error,
+      permanent: opts.permanent,
       durationMs: 10,
+    },
+  });
+
+const batchRequested = (name: string, attempt: number, batch: number, retry = 0) =>
+  makeEvent({
+    type: 'BatchRequested',
+    ...meta(`run-r1-${name}#b${batch}`, `BatchRequested:r1:${name}:${attempt}:${batch}:${retry}`),
+    payload: {
+      runId: 'r1',
+      date: DATE,
+      computation: name,
+      attempt,
+      batch,
+      retry,
+      entityIds: [`u${batch}`],
+      dryRun: false,
+      resultVersion: `r1/${attempt}`,
+      readVersions: { X: 'r0/1' },
+    },
+  });
+
+const circuitOpened = (name: string, attempt: number) =>
+  makeEvent({
+    type: 'CircuitOpened',
+    ...meta(`run-r1-${name}`, `CircuitOpened:r1:${name}:${attempt}`),
+    payload: {
+      runId: 'r1',
+      date: DATE,
+      computation: name,
+      attempt,
+      calls: 20,
+      failures: 6,
+      message: 'circuit opened after 6 failed of 20 batch calls',
     },
   });
 
@@ -184,29 +244,37 @@ const toRun: Evaluation = {
   hashParts: parts('A'),
 };
 
-const outcome = (over: Partial<BatchesOutcome> = {}): BatchesOutcome => ({
-  processed: 100,
-  saved: 100,
-  failures: [],
-  batchErrors: [],
-  circuitOpen: null,
-  ...over,
-});
-
 const complete = (
-  o: BatchesOutcome,
   extra: Partial<Extract<ExecutorCommand, { type: 'Complete' }>> = {},
 ): ExecutorCommand => ({
   type: 'Complete',
   runId: 'r1',
   computation: 'A',
   attempt: 1,
-  outcome: o,
   failureTolerance: 0.05,
+  retries: 2,
   resultHash: 'res-A',
+  resultVersion: 'r1/1',
   now: T2,
   ...extra,
 });
+
+/** the plan of A: five batches of one entity each */
+const planOfA = Array.from({ length: 5 }, (_, batch) => ({ batch, entityIds: [`u${batch}`] }));
+const dispatch = (attempt = 1): ExecutorCommand => ({
+  type: 'Dispatch',
+  runId: 'r1',
+  computation: 'A',
+  attempt,
+  batches: planOfA,
+  retries: 2,
+  now: T2,
+});
+const requestedIds = (events: Envelope[]) =>
+  events.map((e) => {
+    expect(e.type).toBe('BatchRequested');
+    return e.eventId;
+  });
 
 const advance: ExecutorCommand = {
   type: 'Advance',
@@ -254,9 +322,38 @@ describe('executor decider', () => {
               dryRun: false,
               forced: false,
               reason: changedCode,
+              readVersions: {},
             },
           }),
         ]);
+    });
+
+    it("requests the first batch of each lane with the start, into the attempt's version", () => {
+      spec
+        .given(planned)
+        .when(
+          decide('A', toRun, {
+            lanes: 2,
+            firstBatches: planOfA.slice(0, 2),
+            resultVersion: 'r1/1',
+            readVersions: { X: 'r0/1' },
+          }),
+        )
+        .then((events) => {
+          expect(events.map((e) => e.eventId)).toEqual([
+            'ComputationStarted:r1:A:1',
+            'BatchRequested:r1:A:1:0:0',
+            'BatchRequested:r1:A:1:1:0',
+          ]);
+          expect(events[0].payload).toMatchObject({ lanes: 2, resultVersion: 'r1/1' });
+          // one stream per batch: batch events never contend on one stream
+          expect(events[2].streamId).toBe('run-r1-A#b1');
+          expect(events[2].payload).toMatchObject({
+            entityIds: ['u1'],
+            resultVersion: 'r1/1',
+            readVersions: { X: 'r0/1' },
+          });
+        });
     });
 
     it('carries scoped, forced and dryRun from the run', () => {
@@ -296,6 +393,7 @@ describe('executor decider', () => {
           compositeHash: 'hash-A',
           hashParts: parts('A'),
           resultHash: 'res-A-stored',
+          resultVersion: 'r0/1',
         },
       ],
       [
@@ -344,6 +442,8 @@ describe('executor decider', () => {
             expect(e.payload.resultHash).toBe(status === 'skipped' ? 'res-A-stored' : null);
             expect(e.payload.compositeHash).toBe(status === 'skipped' ? 'hash-A' : null);
             expect(e.payload.hashParts).toEqual(status === 'skipped' ? parts('A') : null);
+            // a skip names the version readers keep seeing; other outcomes name none
+            expect(e.payload.resultVersion).toBe(status === 'skipped' ? 'r0/1' : null);
           });
       },
     );
@@ -386,56 +486,138 @@ describe('executor decider', () => {
     });
   });
 
-  describe('RequestBatch', () => {
-    const request = (attempt: number, batch = 3, retry = 1): ExecutorCommand => ({
-      type: 'RequestBatch',
+  describe('Delegate', () => {
+    const delegate: ExecutorCommand = {
+      type: 'Delegate',
       runId: 'r1',
       computation: 'A',
-      attempt,
-      batch,
-      retry,
-      entityIds: ['u1', 'u2'],
-      now: T2,
+      to: 'r0',
+      causationId: 'PassReady:r1:0',
+      now: T1,
+    };
+
+    it('records that the computation waits for the run executing its (computation, date)', () => {
+      spec
+        .given(planned)
+        .when(delegate)
+        .then((events) => {
+          const e = only(events, 'ComputationDelegated');
+          expect(e.eventId).toBe('ComputationDelegated:r1:A:r0');
+          expect(e.payload).toEqual({
+            runId: 'r1',
+            date: DATE,
+            computation: 'A',
+            pass: 0,
+            to: 'r0',
+          });
+        });
     });
 
-    it('requests a batch of the current attempt with a deterministic id', () => {
+    it('delegates once, and never to its own run', () => {
       spec
-        .given([...planned, started('A', 1), started('A', 2)])
-        .when(request(2))
-        .then([
-          makeEvent({
-            type: 'BatchRequested',
-            eventId: 'BatchRequested:r1:A:2:3:1',
-            streamId: 'run-r1-A',
-            correlationId: 'r1',
-            causationId: 'ComputationStarted:r1:A:2',
-            producer: 'executor',
-            occurredAt: T2,
-            payload: {
-              runId: 'r1',
-              date: DATE,
-              computation: 'A',
-              attempt: 2,
-              batch: 3,
-              retry: 1,
-              entityIds: ['u1', 'u2'],
-              dryRun: false,
-            },
-          }),
-        ]);
+        .given(planned)
+        .when(delegate)
+        .then((events) =>
+          spec
+            .given([...planned, ...events])
+            .when(delegate)
+            .then([]),
+        );
+      spec
+        .given(planned)
+        .when({ ...delegate, to: 'r1' })
+        .then([]);
+    });
+  });
+
+  describe('Dispatch', () => {
+    const lanesOf2 = [
+      ...planned,
+      started('A', 1, 5, T1, { batchCount: 5, lanes: 2 }),
+      batchRequested('A', 1, 0),
+      batchRequested('A', 1, 1),
+    ];
+
+    it('requests the next batch of a lane once its batch succeeded', () => {
+      spec
+        .given([...lanesOf2, batchDone('A', 1, 0)])
+        .when(dispatch())
+        .then((events) => {
+          expect(requestedIds(events)).toEqual(['BatchRequested:r1:A:1:2:0']);
+          expect(events[0]).toMatchObject({
+            streamId: 'run-r1-A#b2',
+            causationId: 'ComputationStarted:r1:A:1',
+            payload: { entityIds: ['u2'], resultVersion: 'r1/1', readVersions: { X: 'r0/1' } },
+          });
+        });
     });
 
-    it('fencing: a superseded attempt requests nothing', () => {
+    it('requests nothing twice: a batch already requested is in the log', () => {
       spec
-        .given([...planned, started('A', 1), started('A', 2)])
-        .when(request(1))
+        .given([...lanesOf2, batchDone('A', 1, 0), batchRequested('A', 1, 2)])
+        .when(dispatch())
         .then([]);
     });
 
-    it('a decided computation requests nothing', () => {
+    it('retries a failed try with the next retry number', () => {
       spec
-        .given([...planned, started('A', 1), completed('A', 'completed')])
-        .when(request(1))
+        .given([...lanesOf2, batchDone('A', 1, 1, { error: 'worker lost its connection' })])
+        .when(dispatch())
+        .then((events) => expect(requestedIds(events)).toEqual(['BatchRequested:r1:A:1:1:1']));
+    });
+
+    it('moves the lane on once a batch failed after its retries, or permanently', () => {
+      spec
+        .given([
+          ...lanesOf2,
+          batchRequested('A', 1, 1, 1),
+          batchRequested('A', 1, 1, 2),
+          batchDone('A', 1, 1, { retry: 2, error: 'worker crashed' }),
+        ])
+        .when(dispatch())
+        .then((events) => expect(requestedIds(events)).toEqual(['BatchRequested:r1:A:1:3:0']));
+      spec
+        .given([...lanesOf2, batchDone('A', 1, 1, { error: 'unknown column', permanent: true })])
+        .when(dispatch())
+        .then((events) => expect(requestedIds(events)).toEqual(['BatchRequested:r1:A:1:3:0']));
+    });
+
+    it('ignores a stale failure once a later try was requested; a success from any try counts', () => {
+      const retried = [...lanesOf2, batchRequested('A', 1, 1, 1)];
+      spec
+        .given([...retried, batchDone('A', 1, 1, { retry: 0, error: 'slow' })])
+        .when(dispatch())
+        .then([]);
+      spec
+        .given([...retried, batchDone('A', 1, 1, { retry: 0 })])
+        .when(dispatch())
+        .then((events) => expect(requestedIds(events)).toEqual(['BatchRequested:r1:A:1:3:0']));
+    });
+
+    it('requests the first batch of every lane when none was requested (a redelivered PassReady)', () => {
+      spec
+        .given([...planned, started('A', 1, 5, T1, { batchCount: 5, lanes: 2 })])
+        .when(dispatch())
+        .then((events) =>
+          expect(requestedIds(events)).toEqual([
+            'BatchRequested:r1:A:1:0:0',
+            'BatchRequested:r1:A:1:1:0',
+          ]),
+        );
+    });
+
+    it('fencing: a superseded attempt, a decided computation or an open circuit requests nothing', () => {
+      spec
+        .given([...lanesOf2, started('A', 2, 5, T1, { batchCount: 5, lanes: 2 })])
+        .when(dispatch(1))
+        .then([]);
+      spec
+        .given([...lanesOf2, completed('A', 'failed')])
+        .when(dispatch())
+        .then([]);
+      spec
+        .given([...lanesOf2, batchDone('A', 1, 0), circuitOpened('A', 1)])
+        .when(dispatch())
         .then([]);
     });
   });
@@ -471,10 +653,10 @@ describe('executor decider', () => {
   describe('Complete', () => {
     const runningA = [...planned, started('A', 1, 100, T1)];
 
-    it('completes with the start reason when failures stay within the tolerance', () => {
+    it('completes with the start reason and names its version when failures stay within the tolerance', () => {
       spec
-        .given(runningA)
-        .when(complete(outcome({ processed: 100, saved: 95, failures: failuresOf(5) })))
+        .given([...runningA, batchDone('A', 1, 0, { saved: 95, failures: failuresOf(5) })])
+        .when(complete())
         .then((events) => {
           const e = only(events, 'ComputationCompleted');
           expect(e.causationId).toBe('ComputationStarted:r1:A:1');
@@ -484,6 +666,7 @@ describe('executor decider', () => {
             compositeHash: 'hash-A',
             hashParts: parts('A'),
             resultHash: 'res-A',
+            resultVersion: 'r1/1',
             entities: { total: 100, succeeded: 95, failed: 5, saved: 95 },
             durationMs: 60_000,
           });
@@ -491,10 +674,17 @@ describe('executor decider', () => {
         });
     });
 
+    it('completes nothing while a batch is unsettled', () => {
+      spec
+        .given([...planned, started('A', 1, 100, T1, { batchCount: 2 }), batchDone('A', 1, 0)])
+        .when(complete())
+        .then([]);
+    });
+
     it('fails with entity-failures, the counts and the failed ids when over the tolerance', () => {
       spec
-        .given(runningA)
-        .when(complete(outcome({ processed: 100, saved: 94, failures: failuresOf(6) })))
+        .given([...runningA, batchDone('A', 1, 0, { saved: 94, failures: failuresOf(6) })])
+        .when(complete())
         .then((events) => {
           const e = only(events, 'ComputationCompleted');
           expect(e.payload.status).toBe('failed');
@@ -508,14 +698,20 @@ describe('executor decider', () => {
             'u5',
           ]);
           expect(e.payload.entities).toEqual({ total: 100, succeeded: 94, failed: 6, saved: 94 });
+          // readers keep the version they had
           expect(e.payload.resultHash).toBeNull();
+          expect(e.payload.resultVersion).toBeNull();
         });
     });
 
-    it('reports at most 1000 failed entities', () => {
+    it('reports at most 1000 failed entities, and counts them all', () => {
       spec
-        .given([...planned, started('A', 1, 5000)])
-        .when(complete(outcome({ processed: 5000, saved: 3800, failures: failuresOf(1200) })))
+        .given([
+          ...planned,
+          started('A', 1, 5000),
+          batchDone('A', 1, 0, { processed: 5000, saved: 3800, failures: failuresOf(1200) }),
+        ])
+        .when(complete())
         .then((events) => {
           const e = only(events, 'ComputationCompleted');
           expect(e.payload.entities.failed).toBe(1200);
@@ -525,74 +721,117 @@ describe('executor decider', () => {
 
     it('fails with error when a batch failed as a whole after its retries', () => {
       spec
-        .given(runningA)
-        .when(
-          complete(
-            outcome({
-              processed: 50,
-              saved: 50,
-              batchErrors: [{ batch: 2, message: 'worker crashed' }],
-            }),
-          ),
-        )
+        .given([
+          ...runningA,
+          batchRequested('A', 1, 0, 2),
+          batchDone('A', 1, 0, { retry: 2, error: 'worker crashed' }),
+        ])
+        .when(complete())
         .then((events) => {
           const e = only(events, 'ComputationCompleted');
           expect(e.payload.status).toBe('failed');
           expect(e.payload.reason).toEqual({
             code: 'error',
-            message: '1 batch(es) failed after retries; batch 2: worker crashed',
+            message: '1 batch(es) failed after retries; batch 0: worker crashed',
           });
           expect(e.payload.resultHash).toBeNull();
         });
     });
 
-    it('fails with circuit-open when the breaker opened', () => {
+    it('fails with what went wrong when the results could not be finalised', () => {
       spec
-        .given(runningA)
-        .when(
-          complete(
-            outcome({
-              processed: 10,
-              saved: 10,
-              circuitOpen: 'circuit opened after 7 failed of 20 batch calls',
-            }),
-          ),
-        )
+        .given([...runningA, batchDone('A', 1, 0)])
+        .when(complete({ finaliseError: 'result store unavailable' }))
+        .then((events) => {
+          const e = only(events, 'ComputationCompleted');
+          expect(e.payload.status).toBe('failed');
+          expect(e.payload.reason).toEqual({
+            code: 'error',
+            message:
+              '1 batch(es) failed after retries; could not finalise results: result store unavailable',
+          });
+        });
+    });
+
+    it('fails with circuit-open once the breaker opened, without waiting for the other batches', () => {
+      spec
+        .given([...planned, started('A', 1, 100, T1, { batchCount: 9 }), circuitOpened('A', 1)])
+        .when(complete())
         .then((events) => {
           const e = only(events, 'ComputationCompleted');
           expect(e.payload.status).toBe('failed');
           expect(e.payload.reason).toEqual({
             code: 'circuit-open',
-            message: 'circuit opened after 7 failed of 20 batch calls',
+            message: 'circuit opened after 6 failed of 20 batch calls',
           });
         });
     });
 
-    it('a dry run completes without a result hash', () => {
+    it('a dry run completes without a result hash or version', () => {
       spec
         .given([
           runRequested({ dryRun: true }),
           runPlanned({ dryRun: true }),
           passReady(0, ['A', 'B']),
           started('A', 1),
+          batchDone('A', 1, 0, { saved: 0 }),
         ])
-        .when(complete(outcome({ saved: 0 })))
+        .when(complete())
         .then((events) => {
           const e = only(events, 'ComputationCompleted');
           expect(e.payload.status).toBe('completed');
           expect(e.payload.dryRun).toBe(true);
           expect(e.payload.resultHash).toBeNull();
+          expect(e.payload.resultVersion).toBeNull();
         });
     });
 
     it('fencing: a superseded attempt or an already completed computation completes nothing', () => {
       spec
-        .given([...runningA, started('A', 2)])
-        .when(complete(outcome()))
+        .given([...runningA, batchDone('A', 1, 0), started('A', 2)])
+        .when(complete())
         .then([]);
       spec
-        .given([...runningA, completed('A', 'completed')])
-        .when(complete(outcome()))
+        .given([...runningA, batchDone('A', 1, 0), completed('A', 'completed')])
+        .when(complete())
+        .then([]);
+    });
+  });
+
+  describe('Abandon', () => {
+    it('fails what the dead process left undecided with reason abandoned and ends the run abandoned', () => {
+      spec
+        .given([...planned, completed('B', 'completed'), started('A', 1)])
+        .when({ type: 'Abandon', runId: 'r1', message: 'process 42 died', now: T2 })
+        .then((events) => {
+          expect(events.map((e) => e.eventId)).toEqual([
+            'ComputationCompleted:r1:A',
+            'ComputationCompleted:r1:C',
+            'RunCompleted:r1',
+          ]);
+          const a = events[0] as Envelope<'ComputationCompleted'>;
+          expect(a.payload).toMatchObject({
+            status: 'failed',
+            reason: { code: 'abandoned', message: 'process 42 died' },
+            resultVersion: null,
+          });
+          const end = events[2] as Envelope<'RunCompleted'>;
+          expect(end.payload.status).toBe('abandoned');
+          expect(end.payload.counts).toMatchObject({ completed: 1, failed: 2 });
+        });
+    });
+
+    it('leaves a run that is over alone', () => {
+      spec
+        .given([
+          ...planned,
+          completed('A', 'completed'),
+          completed('B', 'completed'),
+          passReady(1, ['C']),
+          completed('C', 'completed'),
+          runCompleted(),
+        ])
+        .when({ type: 'Abandon', runId: 'r1', message: 'process 42 died', now: T2 })
         .then([]);
     });
   });

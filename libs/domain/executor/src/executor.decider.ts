@@ -4,6 +4,7 @@ import {
   streams,
   type EntityFailure,
   type Envelope,
+  type ReadVersions,
   type Reason,
   type Status,
 } from '@almanac/contracts';
@@ -30,6 +31,12 @@ export const DEFAULT_EXECUTOR_SETTINGS: ExecutorSettings = {
   leaseMs: 60 * 60 * 1000,
 };
 
+/** A batch of a computation's plan: its index and its entities. */
+export interface PlannedBatch {
+  batch: number;
+  entityIds: string[];
+}
+
 export type ExecutorCommand =
   | {
       type: 'Decide';
@@ -46,15 +53,37 @@ export type ExecutorCommand =
       now: string;
       /** start a new attempt of a computation another executor left running (its lease expired) */
       takeover?: boolean;
+      /** for `run`: batches in flight at once, and the first `lanes` batches of the plan */
+      lanes?: number;
+      firstBatches?: PlannedBatch[];
+      /** for `run`: the version the results are written to, and the versions read */
+      resultVersion?: string;
+      readVersions?: ReadVersions;
+      /** the run whose result this decision uses (after waiting for it) */
+      delegatedTo?: string;
     }
   | {
-      type: 'RequestBatch';
+      /** another run executes this (computation, date): wait for its ComputationCompleted */
+      type: 'Delegate';
+      runId: string;
+      computation: string;
+      to: string;
+      causationId: string;
+      now: string;
+    }
+  | {
+      /**
+       * the batches the current attempt should have requested by now, given its answers: a
+       * failed try's retry, the next batch of an answered batch's lane, or (redelivered
+       * PassReady) the first batch of each lane. Requests already in the log are not repeated.
+       */
+      type: 'Dispatch';
       runId: string;
       computation: string;
       attempt: number;
-      batch: number;
-      retry: number;
-      entityIds: string[];
+      /** the plan's batches this call may request (the shell knows the plan; the log the answers) */
+      batches: PlannedBatch[];
+      retries: number;
       now: string;
     }
   | {
@@ -72,16 +101,28 @@ export type ExecutorCommand =
       runId: string;
       computation: string;
       attempt: number;
-      outcome: BatchesOutcome;
       failureTolerance: number;
+      retries: number;
       resultHash: string | null;
+      resultVersion: string | null;
+      /** set when finalising the results failed (the computation fails with it) */
+      finaliseError?: string;
       now: string;
     }
-  | { type: 'Advance'; runId: string; causationId: string; now: string };
+  | { type: 'Advance'; runId: string; causationId: string; now: string }
+  | {
+      /** the process running the run died (embedded profile): end what it left undecided */
+      type: 'Abandon';
+      runId: string;
+      message: string;
+      now: string;
+    };
 
 export interface BatchesOutcome {
   processed: number;
   saved: number;
+  /** entities that failed (all of them), and the first MAX_FAILED_ENTITIES_REPORTED of them */
+  failed: number;
   failures: EntityFailure[];
   /** batches that failed as a whole after their retries */
   batchErrors: Array<{ batch: number; message: string }>;
@@ -97,6 +138,15 @@ const TERMINAL: ReadonlySet<string> = new Set<Status>([
   'failed',
 ]);
 
+export const isDecided = (c: ComputationRunView | undefined): boolean =>
+  c !== undefined && TERMINAL.has(c.status);
+
+const isOver = (run: RunView) =>
+  run.status === 'completed' ||
+  run.status === 'failed' ||
+  run.status === 'rejected' ||
+  run.status === 'abandoned';
+
 function ms(from: string, to: string): number {
   return Math.max(0, Date.parse(to) - Date.parse(from));
 }
@@ -111,6 +161,78 @@ function requireComputation(run: RunView, name: string): ComputationRunView {
   const c = run.computations[name];
   if (!c) throw new Error(`executor: computation "${name}" is not part of run "${run.runId}"`);
   return c;
+}
+
+/** Where a batch of the current attempt stands, from its requests and answers in the log. */
+export type BatchState =
+  | { kind: 'done' }
+  /** failed after its retries, or permanently */
+  | { kind: 'failed'; message: string }
+  /** its latest try failed and another is due */
+  | { kind: 'retry'; retry: number }
+  | { kind: 'in-flight' }
+  | { kind: 'not-requested' };
+
+export function batchState(c: ComputationRunView, batch: number, retries: number): BatchState {
+  if (c.batchesDone[batch]) return { kind: 'done' };
+  const error = c.batchErrors[batch];
+  if (error && (error.permanent || error.retry >= retries))
+    return { kind: 'failed', message: error.message };
+  const requested = c.batchTries[batch];
+  if (error && error.retry >= (requested ?? 0)) return { kind: 'retry', retry: error.retry + 1 };
+  return requested === undefined ? { kind: 'not-requested' } : { kind: 'in-flight' };
+}
+
+/** Every batch of the current attempt is done or failed for good. */
+export function allBatchesSettled(c: ComputationRunView, retries: number): boolean {
+  for (let b = 0; b < c.batchCount; b++) {
+    const kind = batchState(c, b, retries).kind;
+    if (kind !== 'done' && kind !== 'failed') return false;
+  }
+  return true;
+}
+
+/** What the current attempt produced, from the log: the input of its completion. */
+export function attemptOutcome(c: ComputationRunView, retries: number): BatchesOutcome {
+  const batchErrors: BatchesOutcome['batchErrors'] = [];
+  for (let b = 0; b < c.batchCount; b++) {
+    const s = batchState(c, b, retries);
+    if (s.kind === 'failed') batchErrors.push({ batch: b, message: s.message });
+  }
+  return {
+    processed: c.processed,
+    saved: c.saved,
+    failed: c.failed,
+    failures: c.failedEntities.slice(0, MAX_FAILED_ENTITIES_REPORTED),
+    batchErrors,
+    circuitOpen: c.circuitOpen
+      ? (c.circuitMessage ?? `circuit opened after ${c.callFailures} failed batch calls`)
+      : null,
+  };
+}
+
+/**
+ * The batches of the current attempt that should be requested now: due retries, and the next
+ * batch of each lane whose previous batch is settled (batch k settled -> batch k + lanes), limited
+ * to the `batches` of the plan the caller passes. Pure: what the log says, nothing in memory.
+ */
+export function dueBatches(
+  c: ComputationRunView,
+  plan: PlannedBatch[],
+  retries: number,
+): Array<PlannedBatch & { retry: number }> {
+  if (c.circuitOpen) return [];
+  const lanes = c.lanes ?? c.batchCount;
+  const due: Array<PlannedBatch & { retry: number }> = [];
+  for (const b of plan) {
+    const s = batchState(c, b.batch, retries);
+    if (s.kind === 'retry') due.push({ ...b, retry: s.retry });
+    if (s.kind !== 'not-requested') continue;
+    const laneHead = b.batch < lanes;
+    const previous = laneHead ? null : batchState(c, b.batch - lanes, retries).kind;
+    if (laneHead || previous === 'done' || previous === 'failed') due.push({ ...b, retry: 0 });
+  }
+  return due;
 }
 
 /** The executor's decisions: pure functions of the run's state (folded from the log) and a command. */
@@ -130,32 +252,44 @@ export const executorDecider = {
         const streamId = streams.computation(run.runId, c.name);
         if (e.kind === 'run') {
           const attempt = c.attempt + 1;
-          return [
-            makeEvent({
-              ...base,
-              streamId,
-              causationId: command.causationId,
-              type: 'ComputationStarted',
-              eventId: eventIds.computationStarted(run.runId, c.name, attempt),
-              payload: {
-                runId: run.runId,
-                date: run.date,
-                computation: c.name,
-                pass: c.pass,
-                attempt,
-                owner: command.owner,
-                leaseExpiresAt: new Date(Date.parse(command.now) + command.leaseMs).toISOString(),
-                compositeHash: e.compositeHash,
-                hashParts: e.hashParts,
-                entityCount: command.entityCount,
-                batchCount: command.batchCount,
-                scoped: isScoped(run, c),
-                dryRun: run.dryRun,
-                forced: run.force,
-                reason: e.reason,
-              },
+          const startedId = eventIds.computationStarted(run.runId, c.name, attempt);
+          const resultVersion = command.resultVersion;
+          const readVersions = command.readVersions ?? {};
+          const started = makeEvent({
+            ...base,
+            streamId,
+            causationId: command.causationId,
+            type: 'ComputationStarted',
+            eventId: startedId,
+            payload: {
+              runId: run.runId,
+              date: run.date,
+              computation: c.name,
+              pass: c.pass,
+              attempt,
+              owner: command.owner,
+              leaseExpiresAt: new Date(Date.parse(command.now) + command.leaseMs).toISOString(),
+              compositeHash: e.compositeHash,
+              hashParts: e.hashParts,
+              entityCount: command.entityCount,
+              batchCount: command.batchCount,
+              scoped: isScoped(run, c),
+              dryRun: run.dryRun,
+              forced: run.force,
+              reason: e.reason,
+              resultVersion,
+              readVersions,
+              lanes: command.lanes,
+            },
+          });
+          const requests = (command.firstBatches ?? []).map((b) =>
+            batchRequested(run, c.name, attempt, b, 0, startedId, command.now, {
+              resultVersion,
+              readVersions,
+              scoped: isScoped(run, c),
             }),
-          ];
+          );
+          return [started, ...requests];
         }
         return [
           makeEvent({
@@ -174,6 +308,7 @@ export const executorDecider = {
               compositeHash: e.kind === 'skipped' ? e.compositeHash : null,
               hashParts: e.kind === 'skipped' ? e.hashParts : null,
               resultHash: e.kind === 'skipped' ? e.resultHash : null,
+              resultVersion: e.kind === 'skipped' && !run.dryRun ? e.resultVersion : null,
               entities: { total: 0, succeeded: 0, failed: 0, saved: 0 },
               failedEntities: [],
               scoped: isScoped(run, c),
@@ -184,36 +319,38 @@ export const executorDecider = {
           }),
         ];
       }
-      case 'RequestBatch': {
+      case 'Delegate': {
         const c = requireComputation(run, command.computation);
-        // fencing: a superseded attempt or a decided computation dispatches nothing
-        if (c.status !== 'running' || c.attempt !== command.attempt) return [];
+        if (c.status !== 'pending' || command.to === run.runId) return [];
         return [
           makeEvent({
             ...base,
             streamId: streams.computation(run.runId, c.name),
-            causationId: eventIds.computationStarted(run.runId, c.name, c.attempt),
-            type: 'BatchRequested',
-            eventId: eventIds.batchRequested(
-              run.runId,
-              c.name,
-              c.attempt,
-              command.batch,
-              command.retry,
-            ),
+            causationId: command.causationId,
+            type: 'ComputationDelegated',
+            eventId: eventIds.computationDelegated(run.runId, c.name, command.to),
             payload: {
               runId: run.runId,
               date: run.date,
               computation: c.name,
-              attempt: c.attempt,
-              batch: command.batch,
-              retry: command.retry,
-              entityIds: command.entityIds,
-              dryRun: run.dryRun,
-              scoped: c.scoped,
+              pass: c.pass,
+              to: command.to,
             },
           }),
         ];
+      }
+      case 'Dispatch': {
+        const c = requireComputation(run, command.computation);
+        // fencing: a superseded attempt or a decided computation dispatches nothing
+        if (c.status !== 'running' || c.attempt !== command.attempt) return [];
+        const causation = eventIds.computationStarted(run.runId, c.name, c.attempt);
+        return dueBatches(c, command.batches, command.retries).map((b) =>
+          batchRequested(run, c.name, c.attempt, b, b.retry, causation, command.now, {
+            resultVersion: c.resultVersion ?? undefined,
+            readVersions: c.readVersions,
+            scoped: c.scoped,
+          }),
+        );
       }
       case 'OpenCircuit': {
         const c = requireComputation(run, command.computation);
@@ -240,12 +377,18 @@ export const executorDecider = {
       case 'Complete': {
         const c = requireComputation(run, command.computation);
         if (c.status !== 'running' || c.attempt !== command.attempt) return [];
-        const o = command.outcome;
+        if (!c.circuitOpen && !allBatchesSettled(c, command.retries)) return [];
+        const o = attemptOutcome(c, command.retries);
+        if (command.finaliseError)
+          o.batchErrors.push({
+            batch: -1,
+            message: `could not finalise results: ${command.finaliseError}`,
+          });
         const total = c.entityCount;
-        const failed = o.failures.length;
         const failure = completionFailure(o, total, command.failureTolerance);
         const status: Status = failure ? 'failed' : 'completed';
         const reason: Reason = failure ?? c.startReason ?? { code: 'first-run' };
+        const published = status === 'completed' && !run.dryRun;
         return [
           makeEvent({
             ...base,
@@ -262,14 +405,15 @@ export const executorDecider = {
               reason,
               compositeHash: c.compositeHash,
               hashParts: c.hashParts,
-              resultHash: status === 'completed' && !run.dryRun ? command.resultHash : null,
+              resultHash: published ? command.resultHash : null,
+              resultVersion: published ? command.resultVersion : null,
               entities: {
                 total,
-                succeeded: Math.max(0, o.processed - failed),
-                failed,
+                succeeded: Math.max(0, o.processed - o.failed),
+                failed: o.failed,
                 saved: o.saved,
               },
-              failedEntities: o.failures.slice(0, MAX_FAILED_ENTITIES_REPORTED),
+              failedEntities: o.failures,
               scoped: c.scoped,
               dryRun: run.dryRun,
               forced: c.forced,
@@ -280,6 +424,8 @@ export const executorDecider = {
       }
       case 'Advance':
         return advance(run, command.causationId, command.now);
+      case 'Abandon':
+        return abandon(run, command.message, command.now);
       default: {
         const never: never = command;
         throw new Error(`unhandled command ${JSON.stringify(never)}`);
@@ -287,6 +433,40 @@ export const executorDecider = {
     }
   },
 };
+
+function batchRequested(
+  run: RunView,
+  computation: string,
+  attempt: number,
+  b: PlannedBatch,
+  retry: number,
+  causationId: string,
+  now: string,
+  target: { resultVersion: string | undefined; readVersions: ReadVersions; scoped: boolean },
+): Envelope {
+  return makeEvent({
+    type: 'BatchRequested',
+    streamId: streams.batch(run.runId, computation, b.batch),
+    correlationId: run.runId,
+    causationId,
+    producer: EXECUTOR,
+    occurredAt: now,
+    eventId: eventIds.batchRequested(run.runId, computation, attempt, b.batch, retry),
+    payload: {
+      runId: run.runId,
+      date: run.date,
+      computation,
+      attempt,
+      batch: b.batch,
+      retry,
+      entityIds: b.entityIds,
+      dryRun: run.dryRun,
+      scoped: target.scoped,
+      resultVersion: target.resultVersion,
+      readVersions: target.readVersions,
+    },
+  });
+}
 
 /** A run restricted to some entities restricts per-entity work only; global computations run whole. */
 export function isScoped(run: RunView, c: ComputationRunView): boolean {
@@ -308,29 +488,65 @@ export function completionFailure(
       message: `${o.batchErrors.length} batch(es) failed after retries; ${where}${first.message}`,
     };
   }
-  const failed = o.failures.length;
+  const failed = o.failed;
   if (failed > 0 && failed > failureTolerance * total)
     return { code: 'entity-failures', failed, total };
   return null;
 }
 
-/** When every computation of the current pass is decided: the next pass, or the run's end. */
-function advance(run: RunView, causationId: string, now: string): Envelope[] {
-  if (run.status === 'completed' || run.status === 'failed' || run.status === 'rejected') return [];
-  const pass = run.currentPass ?? 0;
-  const names = run.passes[pass] ?? [];
-  if (!names.every((n) => TERMINAL.has(run.computations[n]?.status))) return [];
-  const base = {
+function runCompleted(
+  run: RunView,
+  status: 'completed' | 'failed' | 'abandoned',
+  counts: Record<Status, number>,
+  causationId: string | null,
+  now: string,
+): Envelope {
+  return makeEvent({
     streamId: streams.run(run.runId),
     correlationId: run.runId,
     causationId,
     producer: EXECUTOR,
     occurredAt: now,
+    type: 'RunCompleted',
+    eventId: eventIds.runCompleted(run.runId),
+    payload: {
+      runId: run.runId,
+      date: run.date,
+      status,
+      counts,
+      durationMs: ms(run.requestedAt, now),
+    },
+  });
+}
+
+function countStatuses(run: RunView, extra: Partial<Record<Status, number>> = {}) {
+  const counts: Record<Status, number> = {
+    completed: 0,
+    skipped: 0,
+    blocked: 0,
+    impossible: 0,
+    failed: 0,
   };
+  for (const c of Object.values(run.computations))
+    if (TERMINAL.has(c.status)) counts[c.status as Status]++;
+  for (const [s, n] of Object.entries(extra)) counts[s as Status] += n ?? 0;
+  return counts;
+}
+
+/** When every computation of the current pass is decided: the next pass, or the run's end. */
+function advance(run: RunView, causationId: string, now: string): Envelope[] {
+  if (isOver(run)) return [];
+  const pass = run.currentPass ?? 0;
+  const names = run.passes[pass] ?? [];
+  if (!names.every((n) => TERMINAL.has(run.computations[n]?.status))) return [];
   if (pass + 1 < run.passes.length) {
     return [
       makeEvent({
-        ...base,
+        streamId: streams.run(run.runId),
+        correlationId: run.runId,
+        causationId,
+        producer: EXECUTOR,
+        occurredAt: now,
         type: 'PassReady',
         eventId: eventIds.passReady(run.runId, pass + 1),
         payload: {
@@ -342,27 +558,53 @@ function advance(run: RunView, causationId: string, now: string): Envelope[] {
       }),
     ];
   }
-  const counts: Record<Status, number> = {
-    completed: 0,
-    skipped: 0,
-    blocked: 0,
-    impossible: 0,
-    failed: 0,
-  };
-  for (const c of Object.values(run.computations))
-    if (TERMINAL.has(c.status)) counts[c.status as Status]++;
-  return [
+  const counts = countStatuses(run);
+  return [runCompleted(run, counts.failed > 0 ? 'failed' : 'completed', counts, causationId, now)];
+}
+
+/**
+ * The run's process died: each computation it left undecided is completed as failed (reason
+ * `abandoned`; its result version was never named, so readers keep the previous one) and the run
+ * ends `abandoned`.
+ */
+function abandon(run: RunView, message: string, now: string): Envelope[] {
+  if (isOver(run)) return [];
+  const undecided = Object.values(run.computations).filter((c) => !TERMINAL.has(c.status));
+  const reason: Reason = { code: 'abandoned', message };
+  const events = undecided.map((c) =>
     makeEvent({
-      ...base,
-      type: 'RunCompleted',
-      eventId: eventIds.runCompleted(run.runId),
+      streamId: streams.computation(run.runId, c.name),
+      correlationId: run.runId,
+      causationId: null,
+      producer: EXECUTOR,
+      occurredAt: now,
+      type: 'ComputationCompleted',
+      eventId: eventIds.computationCompleted(run.runId, c.name),
       payload: {
         runId: run.runId,
         date: run.date,
-        status: counts.failed > 0 ? 'failed' : 'completed',
-        counts,
-        durationMs: ms(run.requestedAt, now),
+        computation: c.name,
+        pass: c.pass,
+        status: 'failed',
+        reason,
+        compositeHash: c.compositeHash,
+        hashParts: c.hashParts,
+        resultHash: null,
+        resultVersion: null,
+        entities: {
+          total: c.entityCount,
+          succeeded: Math.max(0, c.processed - c.failed),
+          failed: c.failed,
+          saved: c.saved,
+        },
+        failedEntities: c.failedEntities.slice(0, MAX_FAILED_ENTITIES_REPORTED),
+        scoped: c.scoped,
+        dryRun: run.dryRun,
+        forced: c.forced,
+        durationMs: c.startedAt ? ms(c.startedAt, now) : 0,
       },
     }),
-  ];
+  );
+  const counts = countStatuses(run, { failed: undecided.length });
+  return [...events, runCompleted(run, 'abandoned', counts, null, now)];
 }

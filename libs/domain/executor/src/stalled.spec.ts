@@ -92,18 +92,33 @@ const runOf = (events: Envelope[]): RunView => fold(runProjection, events).r;
 describe('findStalled (zombie detection)', () => {
   it('given a computation started 30 s ago with progress 5 s ago, when the threshold is 10 s, then nothing is stalled', () => {
     const run = runOf([...planned, started('A', 2), batchDone('A', 27), skipped('B', 3)]);
-    expect(findStalled(run, t(32), 10_000)).toEqual({ takeOver: [], start: [], advance: false });
+    expect(findStalled(run, t(32), 10_000)).toEqual({
+      takeOver: [],
+      start: [],
+      advance: false,
+      waiting: [],
+    });
   });
 
   it('given no progress for the threshold, then the computation is taken over', () => {
     const run = runOf([...planned, started('A', 2), batchDone('A', 5), skipped('B', 3)]);
-    expect(findStalled(run, t(15), 10_000)).toEqual({ takeOver: ['A'], start: [], advance: false });
+    expect(findStalled(run, t(15), 10_000)).toEqual({
+      takeOver: ['A'],
+      start: [],
+      advance: false,
+      waiting: [],
+    });
     expect(findStalled(run, t(14), 10_000).takeOver).toEqual([]);
   });
 
   it('given a pass made ready long ago with a computation never started, then it is started', () => {
     const run = runOf([...planned, skipped('B', 3)]);
-    expect(findStalled(run, t(20), 10_000)).toEqual({ takeOver: [], start: ['A'], advance: false });
+    expect(findStalled(run, t(20), 10_000)).toEqual({
+      takeOver: [],
+      start: ['A'],
+      advance: false,
+      waiting: [],
+    });
   });
 
   it('given every computation of the pass decided and the run not moved on, then it is advanced', () => {
@@ -124,6 +139,20 @@ describe('findStalled (zombie detection)', () => {
       takeOver: [],
       start: [],
       advance: false,
+      waiting: [],
     });
+  });
+
+  it('lists the computations waiting for another run, whatever their age (the sweep checks that run)', () => {
+    const delegated = ev('ComputationDelegated', 2, {
+      runId: 'r',
+      date,
+      computation: 'A',
+      pass: 0,
+      to: 'other',
+    });
+    const run = runOf([...planned, delegated, skipped('B', 3)]);
+    expect(findStalled(run, t(3), 10_000).waiting).toEqual(['A']);
+    expect(findStalled(runOf([...planned, skipped('B', 3)]), t(3), 10_000).waiting).toEqual([]);
   });
 });

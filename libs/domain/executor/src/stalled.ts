@@ -7,6 +7,12 @@ export interface StalledWork {
   start: string[];
   /** every computation of the current pass decided, but the run was not moved on */
   advance: boolean;
+  /**
+   * computations of the current pass waiting for another run's execution: the sweep decides them
+   * again if that run is done with it (its ComputationCompleted may have been missed, or published
+   * on another process's bus)
+   */
+  waiting: string[];
 }
 
 const TERMINAL = new Set(['completed', 'skipped', 'blocked', 'impossible', 'failed']);
@@ -17,7 +23,7 @@ const TERMINAL = new Set(['completed', 'skipped', 'blocked', 'impossible', 'fail
  * zombie threshold). Pure: `now` comes in.
  */
 export function findStalled(run: RunView, now: string, thresholdMs: number): StalledWork {
-  const none: StalledWork = { takeOver: [], start: [], advance: false };
+  const none: StalledWork = { takeOver: [], start: [], advance: false, waiting: [] };
   if (run.status !== 'running' || run.currentPass === null) return none;
   const pass = run.currentPass;
   const names = run.passes[pass] ?? [];
@@ -25,17 +31,19 @@ export function findStalled(run: RunView, now: string, thresholdMs: number): Sta
     iso !== null && iso !== undefined && Date.parse(now) - Date.parse(iso) >= thresholdMs;
   const takeOver: string[] = [];
   const start: string[] = [];
+  const waiting: string[] = [];
   for (const name of names) {
     const c = run.computations[name];
     if (!c) continue;
     if (c.status === 'running' && quietSince(c.lastProgressAt)) takeOver.push(name);
     if (c.status === 'pending' && quietSince(run.passReadyAt[pass])) start.push(name);
+    if (c.status === 'waiting') waiting.push(name);
   }
   const advance =
     names.length > 0 &&
     names.every((n) => TERMINAL.has(run.computations[n]?.status)) &&
     quietSince(latestCompletion(run, names));
-  return { takeOver, start, advance };
+  return { takeOver, start, advance, waiting };
 }
 
 function latestCompletion(run: RunView, names: string[]): string | null {

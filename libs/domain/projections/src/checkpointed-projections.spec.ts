@@ -24,7 +24,13 @@ describe('projections fingerprint', () => {
     ).not.toBe(fp);
     expect(
       projectionsFingerprint(
-        { ...base, hashIndex: { ...hashIndexProjection, handles: ['ComputationCompleted'] } },
+        {
+          ...base,
+          hashIndex: {
+            ...hashIndexProjection,
+            handles: ['ComputationStarted', 'ComputationCompleted'],
+          },
+        },
         '1',
       ),
     ).not.toBe(fp);

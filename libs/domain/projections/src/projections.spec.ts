@@ -85,36 +85,45 @@ const completed = (
 describe('hash index projection', () => {
   const key = hashKey('A', date);
 
-  it('given a completed result, when another run starts, then the entry is no longer valid until it completes', () => {
-    const afterFirst = fold(hashIndexProjection, [started('r1'), completed('r1', 'completed')]);
+  it('given a completed result, when another run starts, then the entry and its version stay until that run completes', () => {
+    const afterFirst = fold(hashIndexProjection, [
+      started('r1'),
+      completed('r1', 'completed', { resultVersion: 'r1/1' }),
+    ]);
     expect(afterFirst[key]).toMatchObject({
       runId: 'r1',
       compositeHash: 'h-r1',
       resultHash: 'r-r1',
+      resultVersion: 'r1/1',
       valid: true,
     });
+    // the second run writes a version of its own: readers and skips keep the first one meanwhile
     const duringSecond = fold(hashIndexProjection, [started('r2')], structuredClone(afterFirst));
-    expect(duringSecond[key].valid).toBe(false);
-    const afterSecond = fold(hashIndexProjection, [completed('r2', 'completed')], duringSecond);
-    expect(afterSecond[key]).toMatchObject({ runId: 'r2', valid: true });
+    expect(duringSecond[key]).toEqual(afterFirst[key]);
+    const afterSecond = fold(
+      hashIndexProjection,
+      [completed('r2', 'completed', { resultVersion: 'r2/1' })],
+      duringSecond,
+    );
+    expect(afterSecond[key]).toMatchObject({ runId: 'r2', resultVersion: 'r2/1', valid: true });
   });
 
-  it('a failed run leaves the previous entry invalid; a dry run and a skip change nothing', () => {
+  it('a failed run, a dry run and a skip leave the entry as it was', () => {
     const v = fold(hashIndexProjection, [
       started('r1'),
-      completed('r1', 'completed'),
+      completed('r1', 'completed', { resultVersion: 'r1/1' }),
       started('r2'),
       completed('r2', 'failed'),
-    ]);
-    expect(v[key]).toMatchObject({ runId: 'r1', valid: false });
-    const w = fold(hashIndexProjection, [
-      started('r3'),
-      completed('r3', 'completed'),
       started('r4', 1, { dryRun: true }),
       completed('r4', 'completed', { dryRun: true }),
-      completed('r5', 'skipped'),
+      completed('r5', 'skipped', { resultVersion: 'r1/1' }),
     ]);
-    expect(w[key]).toMatchObject({ runId: 'r3', valid: true });
+    expect(v[key]).toMatchObject({ runId: 'r1', resultVersion: 'r1/1', valid: true });
+  });
+
+  it('names the run id as the version of a result recorded before results were versioned', () => {
+    const v = fold(hashIndexProjection, [completed('r0', 'completed')]);
+    expect(v[key].resultVersion).toBe('r0');
   });
 
   it('a run restricted to some entities never marks the date up to date', () => {

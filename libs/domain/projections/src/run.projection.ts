@@ -1,8 +1,34 @@
-import type { EntityFailure, Envelope, HashParts, Reason, Status } from '@almanac/contracts';
+import {
+  resultVersionOf,
+  type EntityFailure,
+  type Envelope,
+  type HashParts,
+  type ReadVersions,
+  type Reason,
+  type Status,
+} from '@almanac/contracts';
 import { assertNever, type Projection } from './projection';
 
-export type RunStatus = 'requested' | 'planned' | 'running' | 'completed' | 'failed' | 'rejected';
-export type ComputationRunStatus = 'pending' | 'running' | Status;
+export type RunStatus =
+  'requested' | 'planned' | 'running' | 'completed' | 'failed' | 'rejected' | 'abandoned';
+/** waiting: another run executes this (computation, date); this one uses its result */
+export type ComputationRunStatus = 'pending' | 'running' | 'waiting' | Status;
+
+/** The last failed try of a batch in the current attempt. */
+export interface BatchError {
+  retry: number;
+  message: string;
+  /** retrying cannot fix it (bad input): the batch fails at once and the breaker ignores it */
+  permanent: boolean;
+}
+
+/** Runs that are over: nothing more is decided for them. */
+export const FINISHED_RUN: ReadonlySet<RunStatus> = new Set([
+  'completed',
+  'failed',
+  'rejected',
+  'abandoned',
+]);
 
 export interface ComputationRunView {
   name: string;
@@ -19,6 +45,23 @@ export interface ComputationRunView {
   batchCount: number;
   /** batch index -> true once a BatchDone without a batch error arrived for the current attempt */
   batchesDone: Record<string, true>;
+  /** batch index -> the highest try (retry) requested in the current attempt */
+  batchTries: Record<string, number>;
+  /** batch index -> its failed try with the highest retry, while it has not succeeded */
+  batchErrors: Record<string, BatchError>;
+  /** tries answered in the current attempt ("batch:retry"), each counted once */
+  answered: Record<string, true>;
+  /** answers of the current attempt, and how many were (retryable) failures: the breaker's stats */
+  calls: number;
+  callFailures: number;
+  /** batches in flight at once (ComputationStarted); null: every batch at once */
+  lanes: number | null;
+  /** the version this attempt writes, then (once completed or skipped) the one readers see */
+  resultVersion: string | null;
+  /** the versions its batches read */
+  readVersions: ReadVersions;
+  /** the run it waits for (status waiting), or whose result it used */
+  delegatedTo: string | null;
   processed: number;
   saved: number;
   failed: number;
@@ -34,6 +77,8 @@ export interface ComputationRunView {
   completedAt: string | null;
   durationMs: number | null;
   circuitOpen: boolean;
+  /** why the breaker opened (CircuitOpened) */
+  circuitMessage: string | null;
   /** executor that owns the current attempt */
   owner: string | null;
   /** last sign of life of the current attempt: its start or its latest BatchDone */
@@ -49,6 +94,8 @@ export interface RunView {
   force: boolean;
   dryRun: boolean;
   requestedBy: string;
+  /** the process that runs it, when the requester says (embedded profile) */
+  process: string | null;
   trigger: string;
   requestedAt: string;
   completedAt: string | null;
@@ -69,6 +116,7 @@ const RUN_EVENTS = [
   'RunRejected',
   'PassReady',
   'ComputationStarted',
+  'ComputationDelegated',
   'BatchRequested',
   'BatchDone',
   'CircuitOpened',
@@ -100,6 +148,7 @@ function evolveRun(view: RunsView, event: Envelope): void {
         force: p.force,
         dryRun: p.dryRun,
         requestedBy: p.requestedBy,
+        process: event.metadata?.process ?? null,
         trigger: p.trigger,
         requestedAt: event.occurredAt,
         completedAt: null,
@@ -131,6 +180,15 @@ function evolveRun(view: RunsView, event: Envelope): void {
           entityCount: 0,
           batchCount: 0,
           batchesDone: {},
+          batchTries: {},
+          batchErrors: {},
+          answered: {},
+          calls: 0,
+          callFailures: 0,
+          lanes: null,
+          resultVersion: null,
+          readVersions: {},
+          delegatedTo: null,
           processed: 0,
           saved: 0,
           failed: 0,
@@ -145,6 +203,7 @@ function evolveRun(view: RunsView, event: Envelope): void {
           completedAt: null,
           durationMs: null,
           circuitOpen: false,
+          circuitMessage: null,
           owner: null,
           lastProgressAt: null,
         };
@@ -173,6 +232,13 @@ function evolveRun(view: RunsView, event: Envelope): void {
       c.status = 'running';
       if (event.payload.attempt > c.attempt) {
         c.batchesDone = {};
+        c.batchTries = {};
+        c.batchErrors = {};
+        c.answered = {};
+        c.calls = 0;
+        c.callFailures = 0;
+        c.circuitOpen = false;
+        c.circuitMessage = null;
         c.processed = 0;
         c.saved = 0;
         c.failed = 0;
@@ -189,26 +255,62 @@ function evolveRun(view: RunsView, event: Envelope): void {
       c.startedAt ??= event.occurredAt;
       c.owner = event.payload.owner;
       c.lastProgressAt = event.occurredAt;
+      c.lanes = event.payload.lanes ?? null;
+      c.resultVersion = event.payload.resultVersion ?? null;
+      c.readVersions = event.payload.readVersions;
       return;
     }
-    case 'BatchRequested':
+    case 'ComputationDelegated': {
+      const c = view[event.payload.runId]?.computations[event.payload.computation];
+      if (!c || c.status !== 'pending') return;
+      c.status = 'waiting';
+      c.delegatedTo = event.payload.to;
       return;
+    }
+    case 'BatchRequested': {
+      const p = event.payload;
+      const c = view[p.runId]?.computations[p.computation];
+      if (!c || p.attempt !== c.attempt) return;
+      c.batchTries[p.batch] = Math.max(c.batchTries[p.batch] ?? 0, p.retry);
+      return;
+    }
     case 'BatchDone': {
       const p = event.payload;
       const c = view[p.runId]?.computations[p.computation];
       if (!c || p.attempt !== c.attempt) return;
       if (!c.lastProgressAt || event.occurredAt > c.lastProgressAt)
         c.lastProgressAt = event.occurredAt;
-      if (p.error !== undefined || c.batchesDone[p.batch]) return;
+      const key = `${p.batch}:${p.retry}`;
+      if (c.answered[key]) return;
+      c.answered[key] = true;
+      c.calls++;
+      if (p.error !== undefined && !p.permanent) c.callFailures++;
+      if (c.batchesDone[p.batch]) return;
+      if (p.error !== undefined) {
+        const last = c.batchErrors[p.batch];
+        if (!last || p.retry >= last.retry)
+          c.batchErrors[p.batch] = {
+            retry: p.retry,
+            message: p.error,
+            permanent: p.permanent === true,
+          };
+        return;
+      }
+      // a success from any try answers the batch (its results are idempotent writes)
+      delete c.batchErrors[p.batch];
       c.batchesDone[p.batch] = true;
       c.processed += p.processed;
       c.saved += p.saved;
       c.failed += p.failures.length;
+      for (const f of p.failures)
+        if (c.failedEntities.length < MAX_FAILED_ENTITIES_KEPT) c.failedEntities.push(f);
       return;
     }
     case 'CircuitOpened': {
       const c = view[event.payload.runId]?.computations[event.payload.computation];
-      if (c) c.circuitOpen = true;
+      if (!c || event.payload.attempt !== c.attempt) return;
+      c.circuitOpen = true;
+      c.circuitMessage = event.payload.message;
       return;
     }
     case 'ComputationCompleted': {
@@ -227,6 +329,8 @@ function evolveRun(view: RunsView, event: Envelope): void {
       c.failedEntities = p.failedEntities;
       c.completedAt = event.occurredAt;
       c.durationMs = p.durationMs;
+      c.resultVersion = resultVersionOf(p);
+      if (p.reason.code === 'delegated') c.delegatedTo = p.reason.runId;
       return;
     }
     case 'RunCompleted': {
@@ -237,7 +341,29 @@ function evolveRun(view: RunsView, event: Envelope): void {
       run.durationMs = event.payload.durationMs;
       return;
     }
+    case 'ExecutionClaimed':
+      return;
     default:
       assertNever(event);
   }
 }
+
+/** Failed entities a computation's view keeps while it runs (the count is kept in full). */
+export const MAX_FAILED_ENTITIES_KEPT = 1000;
+
+/**
+ * The runs still going, as the executor needs them: the run projection, with a run dropped once
+ * it is over (so the view stays as small as the work in progress). Late events of a dropped run
+ * find nothing and change nothing.
+ */
+export const activeRunsProjection: Projection<RunsView> = {
+  name: 'active-runs',
+  handles: RUN_EVENTS,
+  initial: () => ({}),
+  evolve(view, event) {
+    evolveRun(view, event);
+    const runId = (event.payload as { runId?: string }).runId;
+    if (runId && view[runId] && FINISHED_RUN.has(view[runId].status)) delete view[runId];
+    return view;
+  },
+};

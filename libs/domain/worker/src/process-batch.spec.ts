@@ -14,6 +14,9 @@ import {
 } from './process-batch';
 
 const DATE = '2026-01-15';
+/** the version this batch's run writes, and the one earlier results were seeded in */
+const VERSION = 'r1/1';
+const OLD_VERSION = 'r0/1';
 
 /**
  * A small in-memory warehouse and result store (a fake of I/O, not the component under test):
@@ -32,17 +35,22 @@ class InMemoryPorts implements WorkerPorts {
       settings: TableSettingsLike;
       window: { from: string; to: string };
     }>,
-    readResults: [] as Array<{ computation: string; date: string; entityIds: string[] }>,
-    upsertResults: [] as Array<{
+    readResults: [] as Array<{
       computation: string;
       date: string;
+      version: string;
+      entityIds: string[];
+    }>,
+    writeResults: [] as Array<{
+      computation: string;
+      date: string;
+      version: string;
       runId: string;
       entityIds: string[];
     }>,
-    deleteResults: [] as Array<{ computation: string; date: string; entityIds: string[] }>,
   };
-  /** computation -> date -> entity -> result */
-  readonly results = new Map<string, Map<string, Map<string, unknown>>>();
+  /** `computation|date|version` -> entity -> result */
+  readonly results = new Map<string, Map<string, unknown>>();
 
   constructor(
     private readonly tables: Record<string, { settings: TableSettingsLike; rows: Row[] }> = {},
@@ -92,19 +100,23 @@ class InMemoryPorts implements WorkerPorts {
     return this.inWindow(table, settings, window);
   }
 
-  seed(computation: string, date: string, byEntity: Record<string, unknown>): void {
-    const byDate = this.results.get(computation) ?? new Map<string, Map<string, unknown>>();
-    this.results.set(computation, byDate);
-    byDate.set(date, new Map([...(byDate.get(date) ?? new Map()), ...Object.entries(byEntity)]));
+  seed(
+    computation: string,
+    date: string,
+    byEntity: Record<string, unknown>,
+    version = OLD_VERSION,
+  ): void {
+    const key = `${computation}|${date}|${version}`;
+    this.results.set(key, new Map([...(this.results.get(key) ?? []), ...Object.entries(byEntity)]));
   }
 
-  stored(computation: string, date: string): Record<string, unknown> {
-    return Object.fromEntries(this.results.get(computation)?.get(date) ?? new Map());
+  stored(computation: string, date: string, version = VERSION): Record<string, unknown> {
+    return Object.fromEntries(this.results.get(`${computation}|${date}|${version}`) ?? new Map());
   }
 
-  async readResults(computation: string, date: string, entityIds: string[]) {
-    this.calls.readResults.push({ computation, date, entityIds: [...entityIds] });
-    const stored = this.results.get(computation)?.get(date) ?? new Map<string, unknown>();
+  async readResults(computation: string, date: string, version: string, entityIds: string[]) {
+    this.calls.readResults.push({ computation, date, version, entityIds: [...entityIds] });
+    const stored = this.results.get(`${computation}|${date}|${version}`) ?? new Map();
     return new Map(
       entityIds
         .filter((id) => stored.has(id))
@@ -112,24 +124,26 @@ class InMemoryPorts implements WorkerPorts {
     );
   }
 
-  async upsertResults(
+  async writeResults(
     computation: string,
     date: string,
+    version: string,
     runId: string,
     rows: Array<{ entityId: string; result: unknown; resultHash: string }>,
   ) {
-    this.calls.upsertResults.push({
+    this.calls.writeResults.push({
       computation,
       date,
+      version,
       runId,
       entityIds: rows.map((r) => r.entityId),
     });
-    this.seed(computation, date, Object.fromEntries(rows.map((r) => [r.entityId, r.result])));
-  }
-
-  async deleteResults(computation: string, date: string, entityIds: string[]) {
-    this.calls.deleteResults.push({ computation, date, entityIds: [...entityIds] });
-    for (const id of entityIds) this.results.get(computation)?.get(date)?.delete(id);
+    this.seed(
+      computation,
+      date,
+      Object.fromEntries(rows.map((r) => [r.entityId, r.result])),
+      version,
+    );
   }
 }
 
@@ -187,6 +201,9 @@ const batch = (entityIds: string[], dryRun = false) => ({
   date: DATE,
   entityIds,
   dryRun,
+  resultVersion: VERSION,
+  // dependencies and the previous date are read from the versions the executor names
+  readVersions: { Positions: OLD_VERSION, Market: OLD_VERSION, '@previous': OLD_VERSION },
 });
 
 describe('processBatch', () => {
@@ -259,9 +276,24 @@ describe('processBatch', () => {
     const out = await processBatch(comp, batch(['u1', 'u2', 'u3']), ports);
     expect(out.failures).toEqual([]);
     expect(ports.calls.readResults).toEqual([
-      { computation: 'Positions', date: DATE, entityIds: ['u1', 'u2', 'u3', '_global'] },
-      { computation: 'Market', date: DATE, entityIds: ['u1', 'u2', 'u3', '_global'] },
-      { computation: 'UserStats', date: '2026-01-14', entityIds: ['u1', 'u2', 'u3'] },
+      {
+        computation: 'Positions',
+        date: DATE,
+        version: OLD_VERSION,
+        entityIds: ['u1', 'u2', 'u3', '_global'],
+      },
+      {
+        computation: 'Market',
+        date: DATE,
+        version: OLD_VERSION,
+        entityIds: ['u1', 'u2', 'u3', '_global'],
+      },
+      {
+        computation: 'UserStats',
+        date: '2026-01-14',
+        version: OLD_VERSION,
+        entityIds: ['u1', 'u2', 'u3'],
+      },
     ]);
     expect(ports.stored('UserStats', DATE)).toEqual({
       u1: { qty: 3, btc: 110, streak: 8 },
@@ -301,39 +333,41 @@ describe('processBatch', () => {
         ctx.entityId === 'u1' ? null : ctx.entityId === 'u2' ? undefined : { v: 3 },
       );
 
-    it('a scoped batch saves nothing for them and deletes what an earlier run saved', async () => {
+    it("saves nothing for them, in the run's own version: earlier versions are left as they were", async () => {
       const ports = warehouse();
       ports.seed('UserStats', DATE, { u1: { old: true }, u2: { old: true }, u3: { old: true } });
-      const out = await processBatch(
-        nullFor12(),
-        { ...batch(['u1', 'u2', 'u3']), scoped: true },
-        ports,
-      );
-      expect(out).toEqual({ processed: 3, saved: 1, failures: [] });
-      expect(ports.calls.upsertResults).toEqual([
-        { computation: 'UserStats', date: DATE, runId: 'r1', entityIds: ['u3'] },
-      ]);
-      expect(ports.calls.deleteResults.map((c) => [...c.entityIds].sort())).toEqual([['u1', 'u2']]);
-      expect(ports.stored('UserStats', DATE)).toEqual({ u3: { v: 3 } });
-    });
-
-    it('a full-run batch saves nothing for them and leaves deletion to the executor prune', async () => {
-      const ports = warehouse();
       const out = await processBatch(nullFor12(), batch(['u1', 'u2', 'u3']), ports);
       expect(out).toEqual({ processed: 3, saved: 1, failures: [] });
-      expect(ports.calls.upsertResults.map((c) => c.entityIds)).toEqual([['u3']]);
-      expect(ports.calls.deleteResults).toEqual([]);
+      expect(ports.calls.writeResults).toEqual([
+        { computation: 'UserStats', date: DATE, version: VERSION, runId: 'r1', entityIds: ['u3'] },
+      ]);
       expect(ports.stored('UserStats', DATE)).toEqual({ u3: { v: 3 } });
+      expect(ports.stored('UserStats', DATE, OLD_VERSION)).toEqual({
+        u1: { old: true },
+        u2: { old: true },
+        u3: { old: true },
+      });
     });
+  });
+
+  it('reads no results of a dependency that has no version (it produced nothing readable)', async () => {
+    const ports = warehouse();
+    ports.seed('Positions', DATE, { u1: { qty: 3 } });
+    const comp = computation(async (ctx) => ({ qty: ctx.getDependency('Positions') }), {
+      dependencies: [{ name: 'Positions', type: 'per-entity' }],
+    });
+    await processBatch(comp, { ...batch(['u1']), readVersions: { Positions: null } }, ports);
+    expect(ports.calls.readResults).toEqual([]);
+    expect(ports.stored('UserStats', DATE)).toEqual({ u1: { qty: null } });
   });
 
   it('saves each result with the sha256 of its canonical JSON', async () => {
     const ports = warehouse();
     const saved: Array<{ entityId: string; resultHash: string }> = [];
-    const upsert = ports.upsertResults.bind(ports);
-    ports.upsertResults = async (c, d, r, rows) => {
+    const write = ports.writeResults.bind(ports);
+    ports.writeResults = async (c, d, v, r, rows) => {
       saved.push(...rows.map(({ entityId, resultHash }) => ({ entityId, resultHash })));
-      return upsert(c, d, r, rows);
+      return write(c, d, v, r, rows);
     };
     await processBatch(
       computation(async () => ({ b: 2, a: [1, 'x'] })),
@@ -417,9 +451,9 @@ describe('processBatch', () => {
       saved: 0,
       failures: [{ entityId: 'u3', message: 'boom' }],
     });
-    expect(ports.calls.upsertResults).toEqual([]);
-    expect(ports.calls.deleteResults).toEqual([]);
-    expect(ports.stored('UserStats', DATE)).toEqual({ u1: { old: true } });
+    expect(ports.calls.writeResults).toEqual([]);
+    expect(ports.stored('UserStats', DATE)).toEqual({});
+    expect(ports.stored('UserStats', DATE, OLD_VERSION)).toEqual({ u1: { old: true } });
   });
 
   it("a global computation runs once as '_global' over every row of the window", async () => {
@@ -450,7 +484,7 @@ describe('processBatch', () => {
       ['prices', { from: '2026-01-14', to: DATE }],
     ]);
     expect(ports.calls.readResults).toEqual([
-      { computation: 'Market', date: DATE, entityIds: ['_global'] },
+      { computation: 'Market', date: DATE, version: OLD_VERSION, entityIds: ['_global'] },
     ]);
     expect(ports.stored('MarketStats', DATE)).toEqual({
       _global: { assets: ['BTC@2026-01-14', 'ETH@2026-01-15', 'BTC@2026-01-15'], btc: 110 },

@@ -1,4 +1,9 @@
-import { GLOBAL_ENTITY, type EntityFailure } from '@almanac/contracts';
+import {
+  GLOBAL_ENTITY,
+  PREVIOUS_RESULT,
+  type EntityFailure,
+  type ReadVersions,
+} from '@almanac/contracts';
 import {
   canonicalJson,
   previousDate,
@@ -45,15 +50,16 @@ export interface WorkerPorts {
   readResults(
     computation: string,
     date: string,
+    version: string,
     entityIds: string[],
   ): Promise<Map<string, unknown>>;
-  upsertResults(
+  writeResults(
     computation: string,
     date: string,
+    version: string,
     runId: string,
     rows: Array<{ entityId: string; result: unknown; resultHash: string }>,
   ): Promise<void>;
-  deleteResults(computation: string, date: string, entityIds: string[]): Promise<void>;
 }
 
 export interface BatchInput {
@@ -61,11 +67,10 @@ export interface BatchInput {
   date: string;
   entityIds: string[];
   dryRun: boolean;
-  /**
-   * a run restricted to some entities deletes the results of entities that now return null; a
-   * full run leaves that to the executor's prune at the end (one statement instead of one per batch)
-   */
-  scoped?: boolean;
+  /** the version the results are written to (the run's own; nobody reads it until it completes) */
+  resultVersion: string;
+  /** the versions dependencies (and, with isHistorical, the previous date) are read from */
+  readVersions: ReadVersions;
 }
 
 export interface BatchOutput {
@@ -98,6 +103,11 @@ export async function processBatch(
   const ids = global ? [GLOBAL_ENTITY] : batch.entityIds;
 
   const tables = Object.entries(comp.requires);
+  // a dependency without a result version (it produced nothing readable) reads as no results
+  const read = (name: string, date: string, version: string | null | undefined, ids: string[]) =>
+    version
+      ? ports.readResults(name, date, version, ids)
+      : Promise.resolve(new Map<string, unknown>());
   const depIds = global ? [GLOBAL_ENTITY] : [...ids, GLOBAL_ENTITY];
   const [tableData, depResults, previous] = await Promise.all([
     Promise.all(
@@ -111,18 +121,18 @@ export async function processBatch(
     ),
     Promise.all(
       comp.dependencies.map(
-        async (d) => [d.name, await ports.readResults(d.name, batch.date, depIds)] as const,
+        async (d) =>
+          [d.name, await read(d.name, batch.date, batch.readVersions[d.name], depIds)] as const,
       ),
     ),
     comp.isHistorical
-      ? ports.readResults(comp.name, previousDate(batch.date), ids)
+      ? read(comp.name, previousDate(batch.date), batch.readVersions[PREVIOUS_RESULT], ids)
       : Promise.resolve(null),
   ]);
   const deps = new Map(depResults);
 
   const instance = comp.create();
   const saved: Array<{ entityId: string; result: unknown; resultHash: string }> = [];
-  const empty: string[] = [];
   const failures: EntityFailure[] = [];
   const config = Object.freeze({ ...(opts.config ?? {}) });
   const references = Object.freeze({ ...(opts.references ?? {}) });
@@ -156,10 +166,8 @@ export async function processBatch(
       const result = await forEntity(instance, { computation: comp.name, entityId, sink }).process(
         ctx,
       );
-      if (result === null || result === undefined) {
-        empty.push(entityId);
-        return;
-      }
+      // null: nothing is saved (the version is the run's own, so no older result lingers)
+      if (result === null || result === undefined) return;
       const json = canonicalJson(result);
       saved.push({ entityId, result, resultHash: sha256(json) });
     } catch (err) {
@@ -169,11 +177,8 @@ export async function processBatch(
 
   await mapWithConcurrency(ids, opts.concurrency ?? DEFAULT_ENTITY_CONCURRENCY, runOne);
 
-  if (!batch.dryRun) {
-    if (saved.length > 0) await ports.upsertResults(comp.name, batch.date, batch.runId, saved);
-    // an entity that now returns null must not keep an older result
-    if (batch.scoped && empty.length > 0) await ports.deleteResults(comp.name, batch.date, empty);
-  }
+  if (!batch.dryRun && saved.length > 0)
+    await ports.writeResults(comp.name, batch.date, batch.resultVersion, batch.runId, saved);
   failures.sort((a, b) => (a.entityId < b.entityId ? -1 : a.entityId > b.entityId ? 1 : 0));
   return { processed: ids.length, saved: batch.dryRun ? 0 : saved.length, failures };
 }

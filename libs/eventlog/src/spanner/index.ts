@@ -13,13 +13,6 @@ export {
   type MigrationResult,
 } from './spanner-migrations';
 export {
-  evolveRunProgress,
-  readHashIndexEntry,
-  readRunProgress,
-  type RunProgressRow,
-  type RunProgressView,
-} from './spanner-inline-projections';
-export {
   MigrationChangedError,
   MigrationDirectoryError,
   SpannerEventStoreError,

@@ -2,16 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Database, Instance } from '@google-cloud/spanner';
-import {
-  type Envelope,
-  type HashParts,
-  type PayloadInput,
-  eventIds,
-  makeEvent,
-  streams,
-  topics,
-} from '@almanac/contracts';
-import { fold, hashIndexProjection, hashKey } from '@almanac/domain/projections';
+import { type Envelope, eventIds, makeEvent, streams, topics } from '@almanac/contracts';
 import { startSpannerTestInstance, type SpannerTestInstance } from '@almanac/emulators';
 import { eventStoreConformance } from '../conformance/event-store.conformance';
 import { InvalidPositionError } from '../event-store.errors';
@@ -22,8 +13,6 @@ import {
   migrateSpanner,
   MigrationChangedError,
   MigrationDirectoryError,
-  readHashIndexEntry,
-  readRunProgress,
   relayOutbox,
   SPANNER_DDL_DIR,
 } from './index';
@@ -35,6 +24,8 @@ const DDL_FILES = [
   '003-projections.sql',
   '004-results.sql',
   '005-projection-checkpoints.sql',
+  '006-result-versions.sql',
+  '007-drop-inline-projections.sql',
 ];
 
 let emulator: SpannerTestInstance | undefined;
@@ -76,112 +67,6 @@ eventStoreConformance('spanner emulator', async () => {
     },
   };
 });
-
-const hashParts = (code: string): HashParts => ({
-  code,
-  epoch: 'v1',
-  inputs: { orders: 'n=3' },
-  dependencies: {},
-  previous: null,
-  scope: null,
-});
-
-const started = (
-  runId: string,
-  computation: string,
-  over: Partial<PayloadInput<'ComputationStarted'>> = {},
-): Envelope => {
-  const attempt = over.attempt ?? 1;
-  return makeEvent({
-    type: 'ComputationStarted',
-    eventId: eventIds.computationStarted(runId, computation, attempt),
-    streamId: streams.computation(runId, computation),
-    correlationId: runId,
-    causationId: null,
-    producer: 'executor',
-    occurredAt: '2026-01-15T02:00:00.000Z',
-    payload: {
-      runId,
-      date: '2026-01-15',
-      computation,
-      pass: 0,
-      attempt,
-      owner: 'executor-1',
-      leaseExpiresAt: '2026-01-15T03:00:00.000Z',
-      compositeHash: `h-${runId}`,
-      hashParts: hashParts(`c-${runId}`),
-      entityCount: 30,
-      batchCount: 3,
-      scoped: false,
-      dryRun: false,
-      forced: false,
-      reason: { code: 'first-run' },
-      ...over,
-    },
-  });
-};
-
-const completed = (
-  runId: string,
-  computation: string,
-  over: Partial<PayloadInput<'ComputationCompleted'>> = {},
-): Envelope =>
-  makeEvent({
-    type: 'ComputationCompleted',
-    eventId: eventIds.computationCompleted(runId, computation),
-    streamId: streams.computation(runId, computation),
-    correlationId: runId,
-    causationId: null,
-    producer: 'executor',
-    occurredAt: '2026-01-15T02:05:00.000+01:00',
-    payload: {
-      runId,
-      date: '2026-01-15',
-      computation,
-      pass: 0,
-      status: 'completed',
-      reason: { code: 'first-run' },
-      compositeHash: `h-${runId}`,
-      hashParts: hashParts(`c-${runId}`),
-      resultHash: `r-${runId}`,
-      entities: { total: 30, succeeded: 29, failed: 1, saved: 29 },
-      failedEntities: [{ entityId: 'u7', message: 'boom' }],
-      scoped: false,
-      dryRun: false,
-      forced: false,
-      durationMs: 1500,
-      ...over,
-    },
-  });
-
-const batchDone = (
-  runId: string,
-  computation: string,
-  attempt: number,
-  batch: number,
-  over: Partial<PayloadInput<'BatchDone'>> = {},
-): Envelope =>
-  makeEvent({
-    type: 'BatchDone',
-    eventId: eventIds.batchDone(runId, computation, attempt, batch, over.retry ?? 0),
-    streamId: streams.computation(runId, computation),
-    correlationId: runId,
-    causationId: null,
-    producer: 'worker',
-    occurredAt: '2026-01-15T02:01:00.000Z',
-    payload: {
-      runId,
-      date: '2026-01-15',
-      computation,
-      attempt,
-      batch,
-      processed: 10,
-      saved: 9,
-      failures: [{ entityId: `u${batch}`, message: 'bad row' }],
-      durationMs: 20,
-      ...over,
-    },
-  });
 
 const runRequested = (runId: string): Envelope =>
   makeEvent({
@@ -307,12 +192,11 @@ describe('migrateSpanner', () => {
       });
       expect(await tables(database)).toEqual([
         'Events',
-        'HashIndex',
         'Outbox',
         'ProjectionCheckpointChunks',
         'ProjectionCheckpoints',
+        'ResultVersions',
         'Results',
-        'RunProgress',
         'SchemaMigrations',
         'Streams',
       ]);
@@ -370,141 +254,6 @@ describe('migrateSpanner', () => {
       await drop();
       fs.rmSync(dir, { recursive: true, force: true });
     }
-  });
-});
-
-describe('inline projections, in the transaction of the append', () => {
-  let database: Database;
-  let drop: () => Promise<void>;
-  beforeEach(async () => ({ database, drop } = await newDatabase()));
-  afterEach(() => drop());
-
-  it('keeps HashIndex equal to the hash-index projection of the log', async () => {
-    const store = createSpannerEventStore(database);
-    const log: Envelope[] = [];
-    const append = async (events: Envelope[]) => {
-      await store.append(events[0].streamId, events);
-      log.push(...events);
-    };
-    const row = () => readHashIndexEntry(database, 'A', '2026-01-15');
-    const projected = () => fold(hashIndexProjection, log)[hashKey('A', '2026-01-15')] ?? null;
-
-    // a start with nothing stored yet changes nothing
-    await append([started('r1', 'A')]);
-    expect(await row()).toBeNull();
-
-    await append([completed('r1', 'A')]);
-    expect(await row()).toEqual({
-      computation: 'A',
-      date: '2026-01-15',
-      runId: 'r1',
-      compositeHash: 'h-r1',
-      hashParts: hashParts('c-r1'),
-      resultHash: 'r-r1',
-      completedAt: '2026-01-15T02:05:00.000+01:00',
-      valid: true,
-    });
-    expect(await row()).toEqual(projected());
-
-    // a dry run neither invalidates nor replaces
-    await append([started('r2', 'A', { dryRun: true })]);
-    await append([completed('r2', 'A', { dryRun: true })]);
-    expect(await row()).toMatchObject({ runId: 'r1', valid: true });
-
-    // a later run starting: the stored results may become partial
-    await append([started('r3', 'A')]);
-    expect(await row()).toMatchObject({ runId: 'r1', valid: false });
-    expect(await row()).toEqual(projected());
-
-    // a failed completion does not replace the entry
-    await append([completed('r3', 'A', { status: 'failed', resultHash: null })]);
-    expect(await row()).toMatchObject({ runId: 'r1', valid: false });
-
-    // a scoped completion replaces the entry but never marks the date up to date
-    await append([started('r4', 'A'), completed('r4', 'A', { scoped: true })]);
-    expect(await row()).toMatchObject({ runId: 'r4', compositeHash: 'h-r4', valid: false });
-    expect(await row()).toEqual(projected());
-
-    // completed then started in one append compose in order
-    await append(
-      [completed('r5', 'A'), started('r6', 'A')].map((e) => ({ ...e, streamId: 'mixed' })),
-    );
-    expect(await row()).toMatchObject({ runId: 'r5', valid: false });
-    expect(await row()).toEqual(projected());
-  });
-
-  it('changes no projection row when the append is rejected', async () => {
-    const store = createSpannerEventStore(database);
-    await store.append('run-r1-A', [completed('r1', 'A')]);
-    const before = await readHashIndexEntry(database, 'A', '2026-01-15');
-    const error = await store
-      .append(
-        'run-r1-A',
-        [started('r2', 'A', { attempt: 1 })].map((e) => ({ ...e, streamId: 'run-r1-A' })),
-        {
-          expectedVersion: 0,
-        },
-      )
-      .catch((e: unknown) => e);
-    expect(error).toBeInstanceOf(WrongExpectedVersionError);
-    expect(await readHashIndexEntry(database, 'A', '2026-01-15')).toEqual(before);
-    expect(before).toMatchObject({ valid: true });
-  });
-
-  it('tracks RunProgress per attempt: batches once, errors and superseded attempts ignored', async () => {
-    const store = createSpannerEventStore(database);
-    const stream = streams.computation('r1', 'A');
-    await store.append(stream, [started('r1', 'A'), batchDone('r1', 'A', 1, 0)]);
-    await store.append(stream, [
-      batchDone('r1', 'A', 1, 0, { retry: 1 }), // the same batch again: counted once
-      batchDone('r1', 'A', 1, 1, { error: 'worker died' }), // a batch error: not done
-      batchDone('r1', 'A', 1, 2),
-    ]);
-    expect(await readRunProgress(database, 'r1')).toEqual([
-      {
-        runId: 'r1',
-        computation: 'A',
-        status: 'running',
-        attempt: 1,
-        batchCount: 3,
-        batchesDone: [0, 2],
-        processed: 20,
-        saved: 18,
-        failed: 2,
-        circuitOpen: false,
-        resultHash: null,
-      },
-    ]);
-
-    // a new attempt starts over; a late BatchDone of attempt 1 is fenced out
-    await store.append(stream, [
-      started('r1', 'A', { attempt: 2, batchCount: 2 }),
-      batchDone('r1', 'A', 1, 1),
-      batchDone('r1', 'A', 2, 1),
-    ]);
-    expect(await readRunProgress(database, 'r1')).toMatchObject([
-      { attempt: 2, batchCount: 2, batchesDone: [1], processed: 10, saved: 9, failed: 1 },
-    ]);
-
-    await store.append(stream, [completed('r1', 'A')]);
-    await store.append(streams.computation('r1', 'B'), [
-      completed('r1', 'B', {
-        status: 'skipped',
-        reason: { code: 'unchanged', compositeHash: 'h' },
-      }),
-    ]);
-    expect(await readRunProgress(database, 'r1')).toMatchObject([
-      {
-        computation: 'A',
-        status: 'completed',
-        attempt: 2,
-        resultHash: 'r-r1',
-        processed: 30,
-        saved: 29,
-        failed: 1,
-      },
-      { computation: 'B', status: 'skipped', attempt: 0, batchesDone: [] },
-    ]);
   });
 });
 

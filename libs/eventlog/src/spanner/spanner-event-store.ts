@@ -12,7 +12,6 @@ import {
   InvalidPositionError,
 } from '../event-store.errors';
 import { type StreamIdRange, streamIdRange } from '../stream-prefix';
-import { applyInlineProjections } from './spanner-inline-projections';
 import { SpannerEventStoreError } from './spanner.errors';
 
 // `Spanner.COMMIT_TIMESTAMP`, spelled out so that loading this module does not load the client.
@@ -112,7 +111,8 @@ type Step =
 /**
  * The gcp profile's event log on Cloud Spanner (DDL in infra/spanner, applied by migrateSpanner).
  * Each append is one read-write transaction that checks the stream's version, inserts the new
- * events, their outbox rows and the inline projections (HashIndex, RunProgress) together.
+ * events and their outbox rows together. (Views are folded from the log by their readers and
+ * checkpointed: ADR 0006, 0009; no view is updated in the append's transaction.)
  * close() does not close `database`: the caller that opened it owns it.
  */
 export function createSpannerEventStore(
@@ -216,10 +216,6 @@ export function createSpannerEventStore(
         CreatedAt: COMMIT_TIMESTAMP,
         PublishedAt: null,
       })),
-    );
-    await applyInlineProjections(
-      tx,
-      fresh.map((s) => s.event),
     );
     const [response] = await tx.commit();
     const recordedAt = isoFromTimestamp(response.commitTimestamp ?? {});

@@ -35,7 +35,7 @@ describe('provisionPubSub (emulator)', () => {
     const first = await provisionPubSub(pubsub, topology);
     expect(first.existing).toEqual([]);
     expect(first.drift).toEqual([]);
-    expect(first.created).toHaveLength(5 + 5 + 5 + 5); // topics, dead-letter topics, their subscriptions, subscriptions
+    expect(first.created).toHaveLength(5 + 6 + 6 + 6); // topics, dead-letter topics, their subscriptions, subscriptions
     const after = await names();
     expect(after.topics).toEqual([
       'almanac.batch-results',
@@ -45,6 +45,7 @@ describe('provisionPubSub (emulator)', () => {
       'almanac.runs',
       'api.runs.dead-letter',
       'executor.batch-results.dead-letter',
+      'executor.computations.dead-letter',
       'executor.passes.dead-letter',
       'planner.runs.dead-letter',
       'worker.batches.dead-letter',
@@ -54,6 +55,8 @@ describe('provisionPubSub (emulator)', () => {
       'api.runs.dead-letter',
       'executor.batch-results',
       'executor.batch-results.dead-letter',
+      'executor.computations',
+      'executor.computations.dead-letter',
       'executor.passes',
       'executor.passes.dead-letter',
       'planner.runs',
@@ -63,7 +66,7 @@ describe('provisionPubSub (emulator)', () => {
     ]);
     const [worker] = await pubsub.subscription('worker.batches').getMetadata();
     expect(worker.topic).toBe('projects/almanac-test/topics/almanac.batches');
-    expect(worker.ackDeadlineSeconds).toBe(60);
+    expect(worker.ackDeadlineSeconds).toBe(20);
     expect(worker.deadLetterPolicy).toMatchObject({
       deadLetterTopic: 'projects/almanac-test/topics/worker.batches.dead-letter',
       maxDeliveryAttempts: 5,

@@ -16,6 +16,7 @@ describe('infra/pubsub/topology.json', () => {
       ['planner.runs', 'almanac.runs', 'planner.runs.dead-letter', 5],
       ['executor.passes', 'almanac.passes', 'executor.passes.dead-letter', 5],
       ['executor.batch-results', 'almanac.batch-results', 'executor.batch-results.dead-letter', 5],
+      ['executor.computations', 'almanac.computations', 'executor.computations.dead-letter', 5],
       ['worker.batches', 'almanac.batches', 'worker.batches.dead-letter', 5],
       ['api.runs', 'almanac.runs', 'api.runs.dead-letter', 5],
     ]);

@@ -1,48 +1,82 @@
-import { eventIds, GLOBAL_ENTITY, parseEnvelope, type Envelope } from '@almanac/contracts';
-import type { EventStore } from '@almanac/eventlog';
 import {
+  eventIds,
+  GLOBAL_ENTITY,
+  makeEvent,
+  parseEnvelope,
+  PREVIOUS_RESULT,
+  resultVersionFor,
+  streams,
+  type Envelope,
+  type ReadVersions,
+  type Status,
+} from '@almanac/contracts';
+import {
+  allBatchesSettled,
   blockedBy,
-  completionFailure,
   evaluateComputation,
-  findStalled,
+  EXECUTOR,
   executorDecider,
+  findStalled,
+  isDecided,
   planBatches,
-  type BatchesOutcome,
   type Evaluation,
   type ExecutorCommand,
+  type PlannedBatch,
 } from '@almanac/domain/executor';
 import {
-  dispatchBatches,
-  PermanentBatchError,
-  type BatchResult,
-  type PendingBatch,
-} from './batch-dispatcher';
-import { combineResultHashes, previousDate } from '@almanac/kernel';
-import {
+  activeRunsProjection,
+  CheckpointedProjections,
   hashIndexProjection,
   hashKey,
   ProjectionRunner,
-  runProjection,
+  type CheckpointStore,
+  type ComputationRunView,
   type HashIndex,
+  type RunView,
   type RunsView,
 } from '@almanac/domain/projections';
+import { WrongExpectedVersionError, type EventStore } from '@almanac/eventlog';
+import { combineResultHashes, previousDate, scopeDigest } from '@almanac/kernel';
 import type { InputFingerprint, ResultStore, Warehouse } from '@almanac/warehouse';
-import { entitySetInput, readRequiredInputs } from '@almanac/platform';
-import type { EventPublisher } from '@almanac/platform';
-import type { LoadedProject } from '@almanac/platform';
-import type { ProjectConfig } from '@almanac/platform';
+import {
+  ENTITY_SET_INPUT,
+  entitySetInput,
+  readRequiredInputs,
+  type EventPublisher,
+  type LoadedProject,
+  type ProjectConfig,
+} from '@almanac/platform';
+import { breakerOpensOn } from './breaker';
 
-type Waiter = { retry: number; resolve: (r: BatchResult) => void; reject: (e: Error) => void };
+type Views = { runs: RunsView; hashIndex: HashIndex };
+
+/** bump when activeRunsProjection or hashIndexProjection change: old checkpoints are refolded */
+export const EXECUTOR_VIEWS_VERSION = '1';
+const CLAIM_ATTEMPTS = 5;
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+/** The plan of a computation's batches no longer matches the attempt that was started with it. */
+export class PlanChangedError extends Error {
+  readonly code = 'plan-changed';
+  readonly permanent = true;
+}
 
 /**
- * Executor shell: on PassReady it decides each computation of the pass (blocked / impossible /
- * skipped / run), dispatches the batches of those that run through the breaker, completes them,
- * and moves the run on. State comes from projections of the log, never from memory alone.
+ * Executor shell. It keeps no state of its own that another replica would need: every decision is
+ * taken from the log (the active runs and the hash index, folded and checkpointed), so any replica
+ * can handle any message of any run.
+ * - PassReady: decide each computation of the pass (blocked / impossible / skipped / delegated /
+ *   run); a run claims the (computation, date) and requests the first batch of each lane.
+ * - BatchDone: request what the answer makes due (a retry, the next batch of its lane), open the
+ *   circuit when the breaker says so, and once every batch is settled finalise the results (hash
+ *   of the attempt's version) and complete the computation, then move the run on.
+ * - ComputationCompleted: wake the runs that wait for that (computation, date).
+ * - sweep(): work no one moves on (a dead owner, a lost message) is picked up again.
  */
 export class ExecutorService {
-  readonly projections: ProjectionRunner<{ runs: RunsView; hashIndex: HashIndex }>;
-  private readonly waiters = new Map<string, Waiter>();
+  private readonly live: ProjectionRunner<Views> | CheckpointedProjections<Views>;
   private readonly active = new Set<string>();
+  private readonly collecting = new Set<Promise<void>>();
   /** per run: fingerprints and entity lists are read once and shared by its computations */
   private readonly runCache = new Map<string, Map<string, Promise<unknown>>>();
 
@@ -56,12 +90,23 @@ export class ExecutorService {
       results: ResultStore;
       owner: string;
       clock: () => Date;
+      /** where the executor's views are checkpointed (absent: folded from the log at start) */
+      checkpoints?: CheckpointStore;
     },
   ) {
-    this.projections = new ProjectionRunner(deps.store, {
-      runs: runProjection,
-      hashIndex: hashIndexProjection,
-    });
+    const projections = { runs: activeRunsProjection, hashIndex: hashIndexProjection };
+    this.live = deps.checkpoints
+      ? new CheckpointedProjections<Views>(deps.store, projections, deps.checkpoints, {
+          group: 'executor',
+          version: EXECUTOR_VIEWS_VERSION,
+          minSaveIntervalMs: 30_000,
+        })
+      : new ProjectionRunner<Views>(deps.store, projections);
+  }
+
+  /** the runs still going and the hash index, as of the last catch-up */
+  get views(): Views {
+    return this.live.views;
   }
 
   async onPassMessage(data: string): Promise<void> {
@@ -71,55 +116,136 @@ export class ExecutorService {
 
   async onBatchResultMessage(data: string): Promise<void> {
     const event = parseEnvelope(JSON.parse(data));
-    if (event.type !== 'BatchDone') return;
-    const p = event.payload;
-    const key = waiterKey(p.runId, p.computation, p.attempt, p.batch);
-    const waiter = this.waiters.get(key);
-    if (!waiter) return; // a duplicate, or an answer to a superseded attempt: fenced off
-    // a success from any try of this batch answers it (results are idempotent: an earlier try
-    // redelivered to a restarted worker counts); a failure counts only for the current try
-    if (p.error !== undefined && p.retry !== waiter.retry) return;
-    this.waiters.delete(key);
-    if (p.error !== undefined) {
-      // an error retrying cannot fix (an unknown column...) is not retried and does not trip the breaker
-      waiter.reject(p.permanent ? new PermanentBatchError(p.error) : new Error(p.error));
-    } else waiter.resolve({ processed: p.processed, saved: p.saved, failures: p.failures });
+    if (event.type === 'BatchDone') await this.onBatchDone(event);
+  }
+
+  async onComputationMessage(data: string): Promise<void> {
+    const event = parseEnvelope(JSON.parse(data));
+    if (event.type === 'ComputationCompleted') await this.wakeWaiting(event.payload);
   }
 
   async onPassReady(event: Envelope<'PassReady'>): Promise<void> {
     const { runId, computations } = event.payload;
-    await this.projections.catchUp();
-    const run = this.projections.views.runs[runId];
-    if (!run || run.status === 'completed' || run.status === 'failed' || run.status === 'rejected')
-      return;
+    await this.live.catchUp();
+    if (!this.views.runs[runId]) return; // over (or unknown)
     await Promise.all(
       computations.map((name) => this.handleComputation(runId, name, event.eventId)),
     );
     await this.advance(runId, event.eventId);
   }
 
+  async onBatchDone(event: Envelope<'BatchDone'>): Promise<void> {
+    const p = event.payload;
+    await this.live.catchUp();
+    const run = this.views.runs[p.runId];
+    const c = run?.computations[p.computation];
+    // a superseded attempt or a decided computation: fenced off
+    if (!run || !c || c.status !== 'running' || c.attempt !== p.attempt) return;
+    const { breaker } = this.deps.config.execution;
+    if (p.error !== undefined && !p.permanent && !c.circuitOpen) {
+      const opens = await breakerOpensOn(c, breaker);
+      if (opens)
+        await this.decide({
+          type: 'OpenCircuit',
+          runId: run.runId,
+          computation: c.name,
+          attempt: c.attempt,
+          calls: c.calls,
+          failures: c.callFailures,
+          message: `circuit opened after ${c.callFailures} failed of ${c.calls} batch calls (threshold ${breaker.errorThresholdPercentage} % after ${breaker.volumeThreshold} calls)`,
+          now: this.now(),
+        });
+    }
+    await this.progress(run.runId, c.name, event.eventId);
+  }
+
   /**
-   * Picks up work whose owner stopped making progress: computations quiet for the zombie threshold
-   * get a new attempt (late answers to the old one are fenced off), a pass made ready but never
-   * started is started, a finished pass that was not moved on is moved on.
+   * Moves a running computation on from what the log says: requests what is due, completes it
+   * once every batch is settled (or the circuit opened). Idempotent: deterministic event ids make
+   * a second replica doing the same thing append nothing.
+   */
+  private async progress(runId: string, name: string, causationId: string): Promise<boolean> {
+    const { retries } = this.deps.config.execution.breaker;
+    let run = this.views.runs[runId];
+    let c = run?.computations[name];
+    if (!run || !c || c.status !== 'running') return false;
+    if (!c.circuitOpen && !allBatchesSettled(c, retries)) {
+      const plan = await this.planOf(run, c);
+      if (plan instanceof Error) {
+        await this.complete(run, c, plan.message);
+        await this.advance(runId, causationId);
+        return true;
+      }
+      const requested = await this.decide({
+        type: 'Dispatch',
+        runId,
+        computation: name,
+        attempt: c.attempt,
+        batches: plan,
+        retries,
+        now: this.now(),
+      });
+      run = this.views.runs[runId];
+      c = run?.computations[name];
+      if (!run || !c || c.status !== 'running') return requested.length > 0;
+      if (!c.circuitOpen && !allBatchesSettled(c, retries)) return requested.length > 0;
+    }
+    await this.complete(run, c);
+    await this.advance(runId, causationId);
+    return true;
+  }
+
+  /**
+   * Picks up work nobody moves on: computations with no progress for the zombie threshold get a
+   * new attempt (late answers to the old one are fenced off), a pass made ready but never started
+   * is started, a finished pass that was not moved on is moved on, a computation waiting for a
+   * run that is done with it is decided again.
    */
   async sweep(): Promise<void> {
-    await this.projections.catchUp();
+    await this.live.catchUp();
     const now = this.now();
     const threshold = this.deps.config.execution.zombieThresholdMs;
     await Promise.all(
-      Object.values(this.projections.views.runs).map(async (run) => {
+      Object.values(this.views.runs).map(async (run) => {
         const stalled = findStalled(run, now, threshold);
         const causation = eventIds.passReady(run.runId, run.currentPass ?? 0);
-        await Promise.all(
-          [...stalled.takeOver, ...stalled.start].map((name) =>
-            this.handleComputation(run.runId, name, causation),
-          ),
-        );
+        await Promise.all([
+          // first move it on from the log (a lost answer); if nothing is due, a new attempt
+          ...stalled.takeOver.map(async (name) => {
+            if (!(await this.progress(run.runId, name, causation)))
+              await this.handleComputation(run.runId, name, causation, true);
+          }),
+          ...stalled.start.map((name) => this.handleComputation(run.runId, name, causation)),
+          ...stalled.waiting.map((name) => this.handleComputation(run.runId, name, causation)),
+        ]);
         if (stalled.advance || stalled.takeOver.length || stalled.start.length)
           await this.advance(run.runId, causation);
       }),
     );
+  }
+
+  /** the runs this process can see that are still going */
+  async activeRuns(): Promise<RunView[]> {
+    await this.live.catchUp();
+    return Object.values(this.views.runs);
+  }
+
+  /** The version of (computation, date) readers see: the one the latest completion names. */
+  async resultVersion(computation: string, date: string): Promise<string | null> {
+    await this.live.catchUp();
+    return this.views.hashIndex[hashKey(computation, date)]?.resultVersion ?? null;
+  }
+
+  /** The run's process died (embedded profile): what it left undecided is ended, never resumed. */
+  async abandon(runId: string, message: string): Promise<void> {
+    await this.decide({ type: 'Abandon', runId, message, now: this.now() });
+    this.runCache.delete(runId);
+  }
+
+  /** Waits for result collection under way and saves the executor's views (on shutdown). */
+  async flush(): Promise<void> {
+    await Promise.all([...this.collecting]);
+    if (this.live instanceof CheckpointedProjections) await this.live.flush();
   }
 
   private now(): string {
@@ -127,14 +253,15 @@ export class ExecutorService {
   }
 
   private async decide(command: ExecutorCommand): Promise<Envelope[]> {
-    await this.projections.catchUp();
-    const events = executorDecider.decide(command, this.projections.views.runs);
+    await this.live.catchUp();
+    const events = executorDecider.decide(command, this.views.runs);
     const fresh = await this.deps.publisher.publish(events);
-    await this.projections.catchUp();
+    await this.live.catchUp();
     return fresh;
   }
 
   private async advance(runId: string, causationId: string): Promise<void> {
+    if (!this.views.runs[runId]) return;
     const events = await this.decide({ type: 'Advance', runId, causationId, now: this.now() });
     if (events.some((e) => e.type === 'RunCompleted')) this.runCache.delete(runId);
   }
@@ -151,26 +278,42 @@ export class ExecutorService {
     return p;
   }
 
-  private async handleComputation(runId: string, name: string, causationId: string): Promise<void> {
+  private async handleComputation(
+    runId: string,
+    name: string,
+    causationId: string,
+    takeover = false,
+  ): Promise<void> {
     const key = `${runId}|${name}`;
     if (this.active.has(key)) return;
     this.active.add(key);
     try {
-      await this.projections.catchUp();
-      const run = this.projections.views.runs[runId];
+      await this.live.catchUp();
+      const run = this.views.runs[runId];
       const c = run?.computations[name];
-      if (!run || !c || (c.status !== 'pending' && c.status !== 'running')) return;
-      // a running computation belongs to its owner until it has been quiet for the zombie threshold
-      const takeover = c.status === 'running';
-      if (
-        takeover &&
-        !findStalled(
-          run,
-          this.now(),
-          this.deps.config.execution.zombieThresholdMs,
-        ).takeOver.includes(name)
-      ) {
+      if (!run || !c || isDecided(c)) return;
+      if (c.status === 'running' && !takeover) {
+        // a redelivered PassReady: make sure the lanes were started, and move on what is due
+        await this.progress(runId, name, causationId);
         return;
+      }
+      if (c.status === 'running' && takeover) {
+        const stalled = findStalled(run, this.now(), this.deps.config.execution.zombieThresholdMs);
+        if (!stalled.takeOver.includes(name)) return; // it made progress meanwhile
+      }
+      let delegatedTo: string | undefined;
+      if (c.status === 'waiting' && c.delegatedTo) {
+        const other = await this.executionOf(c.delegatedTo, name);
+        if (other.executing) return;
+        delegatedTo = c.delegatedTo;
+        if (other.status !== 'completed' && other.status !== 'skipped') {
+          await this.decideOutcome(run, c, causationId, {
+            kind: 'blocked',
+            status: 'blocked',
+            reason: { code: 'delegated', runId: c.delegatedTo, status: other.status ?? 'failed' },
+          });
+          return;
+        }
       }
       const t0 = this.deps.clock().getTime();
       const entry = this.deps.project.manifest.entries.get(name);
@@ -178,15 +321,21 @@ export class ExecutorService {
       let entities: string[] = [];
       try {
         if (!entry) throw new Error(`computation "${name}" is not in this executor's manifest`);
+        // a forced run is satisfied by an execution that another run started after this run was
+        // requested, or that it waited for: two forced runs sent together execute once
+        const last = this.views.hashIndex[hashKey(name, run.date)];
+        const satisfiedBy =
+          delegatedTo ??
+          (run.force && last?.valid && last.startedAt >= run.requestedAt ? last.runId : undefined);
         evaluation =
-          blockedBy(
-            c.dependencies.map((d) => ({
-              name: d,
-              status: run.computations[d]?.status ?? 'blocked',
-              resultHash: run.computations[d]?.resultHash ?? null,
-            })),
-          ) ?? (await this.evaluate(runId, name));
-        if (evaluation.kind === 'run') entities = await this.entities(runId, entry.config.type);
+          blockedBy(this.dependencies(run, c)) ??
+          (await this.evaluate(run, c, satisfiedBy !== undefined));
+        if (evaluation.kind === 'skipped' && satisfiedBy)
+          evaluation = {
+            ...evaluation,
+            reason: { code: 'delegated', runId: satisfiedBy, status: 'completed' },
+          };
+        if (evaluation.kind === 'run') entities = await this.entities(run, entry.config.type);
       } catch (err) {
         evaluation = {
           kind: 'failed',
@@ -194,9 +343,32 @@ export class ExecutorService {
           reason: { code: 'error', message: errorMessage(err) },
         };
       }
-      const batchSize = this.deps.config.execution.batchSize;
-      const batches = planBatches(entities, batchSize);
-      const started = await this.decide({
+      if (evaluation.kind !== 'run') {
+        await this.decideOutcome(run, c, causationId, evaluation, this.deps.clock().getTime() - t0);
+        return;
+      }
+      if (!run.dryRun && !takeover) {
+        // one execution of a (computation, date) at a time: the others wait for its result
+        const holder = await this.claim(run, name);
+        if (holder !== null) {
+          await this.decide({
+            type: 'Delegate',
+            runId,
+            computation: name,
+            to: holder,
+            causationId,
+            now: this.now(),
+          });
+          return;
+        }
+      }
+      const { batchSize, maxInFlight, leaseMs } = this.deps.config.execution;
+      const batches = planBatches(entities, batchSize).map((entityIds, batch) => ({
+        batch,
+        entityIds,
+      }));
+      const attempt = c.attempt + 1;
+      await this.decide({
         type: 'Decide',
         runId,
         computation: name,
@@ -204,189 +376,271 @@ export class ExecutorService {
         entityCount: entities.length,
         batchCount: batches.length,
         owner: this.deps.owner,
-        leaseMs: this.deps.config.execution.leaseMs,
+        leaseMs,
         durationMs: this.deps.clock().getTime() - t0,
         causationId,
         now: this.now(),
         takeover,
+        lanes: maxInFlight,
+        firstBatches: batches.slice(0, maxInFlight),
+        resultVersion: resultVersionFor(runId, attempt),
+        readVersions: this.readVersions(run, c, entry!.config.isHistorical),
       });
-      const startEvent = started.find((e) => e.type === 'ComputationStarted');
-      if (!startEvent || startEvent.type !== 'ComputationStarted') return;
-      await this.execute(runId, name, startEvent.payload.attempt, batches);
+      // nothing to dispatch (no entity): complete at once
+      if (batches.length === 0) await this.progress(runId, name, causationId);
     } finally {
       this.active.delete(key);
     }
   }
 
-  private async evaluate(runId: string, name: string): Promise<Evaluation> {
-    const run = this.projections.views.runs[runId];
-    const entry = this.deps.project.manifest.entries.get(name)!;
-    const planned = run.computations[name];
+  private async decideOutcome(
+    run: RunView,
+    c: ComputationRunView,
+    causationId: string,
+    evaluation: Evaluation,
+    durationMs = 0,
+  ): Promise<void> {
+    await this.decide({
+      type: 'Decide',
+      runId: run.runId,
+      computation: c.name,
+      evaluation,
+      entityCount: 0,
+      batchCount: 0,
+      owner: this.deps.owner,
+      leaseMs: this.deps.config.execution.leaseMs,
+      durationMs,
+      causationId,
+      now: this.now(),
+    });
+    await this.advance(run.runId, causationId);
+  }
+
+  private dependencies(run: RunView, c: ComputationRunView) {
+    return c.dependencies.map((d) => ({
+      name: d,
+      status: run.computations[d]?.status ?? 'blocked',
+      resultHash: run.computations[d]?.resultHash ?? null,
+    }));
+  }
+
+  /** the versions a batch reads: each dependency's in this run, and the previous date's */
+  private readVersions(run: RunView, c: ComputationRunView, isHistorical: boolean): ReadVersions {
+    const versions: ReadVersions = {};
+    for (const d of c.dependencies) versions[d] = run.computations[d]?.resultVersion ?? null;
+    if (isHistorical)
+      versions[PREVIOUS_RESULT] =
+        this.views.hashIndex[hashKey(c.name, previousDate(run.date))]?.resultVersion ?? null;
+    return versions;
+  }
+
+  /**
+   * Takes the execution of (computation, date) for this run: appends ExecutionClaimed to the
+   * pair's claim stream, expecting the version it read. Returns the run it must wait for instead
+   * (the last claimant, while it has not completed the computation), or null once claimed.
+   */
+  private async claim(run: RunView, name: string): Promise<string | null> {
+    const streamId = streams.execution(name, run.date);
+    for (let i = 0; i < CLAIM_ATTEMPTS; i++) {
+      const history = await this.deps.store.readStream(streamId);
+      const last = [...history].reverse().find((e) => e.type === 'ExecutionClaimed');
+      const holder = last?.type === 'ExecutionClaimed' ? last.payload.runId : null;
+      if (holder === run.runId) return null;
+      if (holder !== null && (await this.executionOf(holder, name)).executing) return holder;
+      const claimed = makeEvent({
+        type: 'ExecutionClaimed',
+        eventId: eventIds.executionClaimed(run.runId, name, run.date),
+        streamId,
+        correlationId: run.runId,
+        causationId: null,
+        producer: EXECUTOR,
+        occurredAt: this.now(),
+        payload: { runId: run.runId, date: run.date, computation: name },
+      });
+      try {
+        await this.deps.publisher.publish([claimed], {
+          expectedVersion: history.at(-1)?.streamVersion ?? 0,
+        });
+        return null;
+      } catch (e) {
+        if (!(e instanceof WrongExpectedVersionError)) throw e;
+      }
+    }
+    throw new Error(
+      `could not claim ${name} for ${run.date}: the claim stream kept changing (${CLAIM_ATTEMPTS} tries)`,
+    );
+  }
+
+  /** Whether a run is still executing a computation (no ComputationCompleted yet), from its stream. */
+  private async executionOf(
+    runId: string,
+    name: string,
+  ): Promise<{ executing: boolean; status: Status | null }> {
+    const events = await this.deps.store.readStream(streams.computation(runId, name));
+    const done = events.find((e) => e.type === 'ComputationCompleted');
+    if (done?.type === 'ComputationCompleted')
+      return { executing: false, status: done.payload.status };
+    return { executing: true, status: null };
+  }
+
+  /** Wakes the computations waiting for the (computation, date) that just completed. */
+  private async wakeWaiting(p: { runId: string; computation: string; date: string }) {
+    await this.live.catchUp();
+    const waiting = Object.values(this.views.runs).filter((run) => {
+      const c = run.computations[p.computation];
+      return run.date === p.date && c?.status === 'waiting' && c.delegatedTo === p.runId;
+    });
+    await Promise.all(
+      waiting.map((run) =>
+        this.handleComputation(
+          run.runId,
+          p.computation,
+          eventIds.computationCompleted(p.runId, p.computation),
+        ),
+      ),
+    );
+  }
+
+  private async evaluate(
+    run: RunView,
+    c: ComputationRunView,
+    forceSatisfied: boolean,
+  ): Promise<Evaluation> {
+    const entry = this.deps.project.manifest.entries.get(c.name)!;
     const inputs = await readRequiredInputs(
       entry.config.requires,
       this.deps.config.tables,
       run.date,
       (table, settings, window) =>
         this.cached<InputFingerprint>(
-          runId,
+          run.runId,
           `fp|${table}|${settings.dateField ?? ''}|${window.from}|${window.to}`,
           () => this.deps.warehouse.fingerprint(table, settings, window),
         ),
     );
     if (entry.config.type === 'per-entity') {
-      const ids = await this.allEntities(runId);
+      const ids = await this.allEntities(run);
       inputs.push(
-        await this.cached(runId, 'entity-set-input', async () => entitySetInput(ids, run.date)),
+        await this.cached(run.runId, 'entity-set-input', async () => entitySetInput(ids, run.date)),
       );
     }
-    const index = this.projections.views.hashIndex;
+    const index = this.views.hashIndex;
     return evaluateComputation({
-      computation: name,
-      codeHash: planned.codeHash,
+      computation: c.name,
+      codeHash: c.codeHash,
       epoch: this.deps.config.epoch,
-      force: run.force,
+      force: run.force && !forceSatisfied,
       scopedEntityIds: entry.config.type === 'per-entity' ? run.entityIds : null,
-      dependencies: planned.dependencies.map((d) => ({
-        name: d,
-        status: run.computations[d].status,
-        resultHash: run.computations[d].resultHash,
-      })),
+      dependencies: this.dependencies(run, c),
       inputs,
       isHistorical: entry.config.isHistorical,
       previousResultHash: entry.config.isHistorical
-        ? (index[hashKey(name, previousDate(run.date))]?.resultHash ?? null)
+        ? (index[hashKey(c.name, previousDate(run.date))]?.resultHash ?? null)
         : null,
-      lastCompleted: index[hashKey(name, run.date)] ?? null,
+      lastCompleted: index[hashKey(c.name, run.date)] ?? null,
     });
   }
 
-  private async entities(runId: string, type: 'global' | 'per-entity'): Promise<string[]> {
+  private async entities(run: RunView, type: 'global' | 'per-entity'): Promise<string[]> {
     if (type === 'global') return [GLOBAL_ENTITY];
-    const run = this.projections.views.runs[runId];
     if (run.entityIds) return [...new Set(run.entityIds)].sort();
-    return this.allEntities(runId);
+    return this.allEntities(run);
   }
 
   /** every entity of the run's date, whatever the run's scope */
-  private allEntities(runId: string): Promise<string[]> {
-    const run = this.projections.views.runs[runId];
+  private allEntities(run: RunView): Promise<string[]> {
     const { table, idField, dateField } = this.deps.config.entities;
-    return this.cached(runId, 'entities', () =>
+    return this.cached(run.runId, 'entities', () =>
       this.deps.warehouse.listEntities(table, idField, run.date, dateField),
     );
   }
 
-  private async execute(
-    runId: string,
-    name: string,
-    attempt: number,
-    batches: string[][],
-  ): Promise<void> {
-    const { config, results } = this.deps;
-    let outcome: BatchesOutcome;
-    try {
-      const dispatched = await dispatchBatches({
-        batches: batches.map((entityIds, batch) => ({ batch, entityIds })),
-        maxInFlight: config.execution.maxInFlight,
-        settings: config.execution.breaker,
-        send: (b, retry) => this.send(runId, name, attempt, b, retry),
-      });
-      const done = [...dispatched.results.values()];
-      outcome = {
-        processed: done.reduce((s, r) => s + r.processed, 0),
-        saved: done.reduce((s, r) => s + r.saved, 0),
-        failures: done.flatMap((r) => r.failures),
-        batchErrors: dispatched.batchErrors,
-        circuitOpen: dispatched.circuitOpen?.message ?? null,
-      };
-      if (dispatched.circuitOpen) {
-        await this.decide({
-          type: 'OpenCircuit',
-          runId,
-          computation: name,
-          attempt,
-          ...dispatched.circuitOpen,
-          now: this.now(),
-        });
-      }
-    } catch (err) {
-      outcome = {
-        processed: 0,
-        saved: 0,
-        failures: [],
-        batchErrors: [{ batch: -1, message: errorMessage(err) }],
-        circuitOpen: null,
-      };
-    } finally {
-      for (const k of this.waiters.keys())
-        if (k.startsWith(`${runId}|${name}|${attempt}|`)) this.waiters.delete(k);
-    }
-    const run = this.projections.views.runs[runId];
-    const c = run.computations[name];
+  /**
+   * The batches of a started attempt, planned again from its entities (any replica may need the
+   * next batch of a lane). Checked against what the attempt recorded: a changed entity list or
+   * batch count cannot continue that attempt.
+   */
+  private async planOf(run: RunView, c: ComputationRunView): Promise<PlannedBatch[] | Error> {
+    const entities = await this.entities(run, c.type);
+    const batches = planBatches(entities, this.deps.config.execution.batchSize);
+    const recorded = c.hashParts?.inputs[ENTITY_SET_INPUT];
+    const changed =
+      batches.length !== c.batchCount ||
+      (c.type === 'per-entity' &&
+        !run.entityIds &&
+        recorded !== undefined &&
+        recorded !== scopeDigest(entities));
+    if (changed)
+      return new PlanChangedError(
+        `the entities of ${run.date} changed while ${c.name} ran (${entities.length} now, ${c.entityCount} when it started); run it again`,
+      );
+    return batches.map((entityIds, batch) => ({ batch, entityIds }));
+  }
+
+  /**
+   * Finalises and completes the current attempt: a run restricted to some entities copies the
+   * other entities' results from the version readers see now into its own; the result hash is
+   * taken over the attempt's version; then ComputationCompleted names that version, and versions
+   * older than the retention that nobody names any more are deleted.
+   */
+  private async complete(run: RunView, c: ComputationRunView, planError?: string): Promise<void> {
+    const { results, config } = this.deps;
+    const version = c.resultVersion ?? run.runId;
     let resultHash: string | null = null;
-    if (!run.dryRun && !completionFailure(outcome, c.entityCount, this.failureTolerance(name))) {
+    let finaliseError = planError;
+    const ok = !planError && !c.circuitOpen && !run.dryRun;
+    if (ok) {
       try {
-        // a full run owns the date: results of entities it no longer produced go
-        if (!c.scoped) await results.prune(name, run.date, runId);
-        resultHash = combineResultHashes(await results.hashes(name, run.date));
+        if (c.scoped) {
+          const current = this.views.hashIndex[hashKey(c.name, run.date)]?.resultVersion;
+          if (current && current !== version)
+            await results.copyForward(c.name, run.date, current, version, run.entityIds ?? []);
+        }
+        resultHash = combineResultHashes(await results.hashes(c.name, run.date, version));
       } catch (err) {
-        outcome.batchErrors.push({
-          batch: -1,
-          message: `could not finalise results: ${errorMessage(err)}`,
-        });
+        finaliseError = errorMessage(err);
       }
     }
-    await this.decide({
+    const events = await this.decide({
       type: 'Complete',
-      runId,
-      computation: name,
-      attempt,
-      outcome,
-      failureTolerance: this.failureTolerance(name),
+      runId: run.runId,
+      computation: c.name,
+      attempt: c.attempt,
+      failureTolerance: this.failureTolerance(c.name),
+      retries: config.execution.breaker.retries,
       resultHash,
+      resultVersion: ok ? version : null,
+      finaliseError,
       now: this.now(),
     });
+    const completed = events.find((e) => e.type === 'ComputationCompleted');
+    if (completed?.type === 'ComputationCompleted' && completed.payload.resultVersion)
+      this.collect(c.name, run.date, version);
+  }
+
+  /**
+   * Deletes the versions of (computation, date) nobody names any more, once older than the
+   * retention. Off the run's path (deleting a large version can take seconds); flush() waits.
+   */
+  private collect(computation: string, date: string, keep: string): void {
+    const retentionMs = this.deps.config.execution.resultRetentionDays * DAY_MS;
+    const gc = this.deps.results
+      .gc(computation, date, [keep], this.deps.clock().getTime() - retentionMs)
+      .then(
+        () => undefined,
+        (err) => {
+          process.stderr.write(
+            `almanac executor: old result versions of ${computation} ${date} not collected: ${errorMessage(err)}\n`,
+          );
+        },
+      )
+      .finally(() => this.collecting.delete(gc));
+    this.collecting.add(gc);
   }
 
   private failureTolerance(name: string): number {
     return this.deps.project.manifest.entries.get(name)?.config.failureTolerance ?? 0;
   }
-
-  private async send(
-    runId: string,
-    name: string,
-    attempt: number,
-    b: PendingBatch,
-    retry: number,
-  ): Promise<BatchResult> {
-    const key = waiterKey(runId, name, attempt, b.batch);
-    const answer = new Promise<BatchResult>((resolve, reject) =>
-      this.waiters.set(key, { retry, resolve, reject }),
-    );
-    const events = executorDecider.decide(
-      {
-        type: 'RequestBatch',
-        runId,
-        computation: name,
-        attempt,
-        batch: b.batch,
-        retry,
-        entityIds: b.entityIds,
-        now: this.now(),
-      },
-      this.projections.views.runs,
-    );
-    if (events.length === 0) {
-      this.waiters.delete(key);
-      throw new PermanentBatchError(`attempt ${attempt} of "${name}" is no longer current`);
-    }
-    await this.deps.publisher.publish(events);
-    return answer;
-  }
-}
-
-function waiterKey(runId: string, computation: string, attempt: number, batch: number): string {
-  return `${runId}|${computation}|${attempt}|${batch}`;
 }
 
 function errorMessage(err: unknown): string {

@@ -1,3 +1,3 @@
-export * from './batch-dispatcher';
+export * from './breaker';
 export * from './executor.service';
 export * from './executor.module';

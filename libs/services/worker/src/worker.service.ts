@@ -48,9 +48,8 @@ export class WorkerService {
       },
       fetchForEntities: (t, s, w, ids) => warehouse.fetchForEntities(t, s, w, ids),
       fetchWindow: (t, s, w) => warehouse.fetchWindow(t, s, w),
-      readResults: (c, d, ids) => results.read(c, d, ids),
-      upsertResults: (c, d, r, rows) => results.upsert(c, d, r, rows),
-      deleteResults: (c, d, ids) => results.delete(c, d, ids),
+      readResults: (c, d, v, ids) => results.read(c, d, v, ids),
+      writeResults: (c, d, v, r, rows) => results.write(c, d, v, r, rows),
     };
   }
 
@@ -79,14 +78,16 @@ export class WorkerService {
       };
     } else {
       try {
-        body = await processBatch(
+        const work = processBatch(
           comp,
           {
             runId: p.runId,
             date: p.date,
             entityIds: p.entityIds,
             dryRun: p.dryRun,
-            scoped: p.scoped,
+            // events recorded before results were versioned wrote under the run id
+            resultVersion: p.resultVersion ?? p.runId,
+            readVersions: p.readVersions,
           },
           this.ports,
           {
@@ -97,6 +98,7 @@ export class WorkerService {
             log: this.deps.log,
           },
         );
+        body = await withWorkTimeout(work, this.deps.config.execution.breaker.timeoutMs);
       } catch (err) {
         body = {
           processed: 0,
@@ -112,7 +114,7 @@ export class WorkerService {
       makeEvent({
         type: 'BatchDone',
         eventId: eventIds.batchDone(p.runId, p.computation, p.attempt, p.batch, p.retry),
-        streamId: streams.computation(p.runId, p.computation),
+        streamId: streams.batch(p.runId, p.computation, p.batch),
         correlationId: p.runId,
         causationId: request.eventId,
         producer: WORKER,
@@ -130,4 +132,25 @@ export class WorkerService {
       }),
     ]);
   }
+}
+
+/** A batch's work took longer than the breaker's timeout: a failed try, retried by the executor. */
+export class BatchTimeoutError extends Error {
+  readonly code = 'batch-timeout';
+}
+
+/**
+ * Bounds a batch's work (not its time in a queue: the clock starts when this worker starts it).
+ * The work cannot be cancelled; if it finishes later it writes the same rows into the same
+ * version, which the retry writes too.
+ */
+function withWorkTimeout<T>(work: Promise<T>, timeoutMs: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new BatchTimeoutError(`batch timed out after ${timeoutMs} ms of work`)),
+      timeoutMs,
+    );
+  });
+  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
 }
