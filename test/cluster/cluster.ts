@@ -11,13 +11,18 @@ import {
   startSpannerEmulator,
   type RunningEmulator,
 } from '@almanac/emulators';
+import { SERVICES, type Replicas, type Service } from './cluster.args';
 
 export const REPO_ROOT = resolve(__dirname, '..', '..');
-const SERVICES = ['scheduler', 'planner', 'executor', 'worker', 'api'] as const;
-export type Service = (typeof SERVICES)[number];
+export { SERVICES, type Replicas, type Service };
 
+/** One replica of a service: its own OS process, its own port, its own ALMANAC_OWNER. */
 export interface ServiceProcess {
-  name: Service;
+  service: Service;
+  /** 1-based */
+  replica: number;
+  /** `executor-2`: stays the same across restarts, and is the replica's ALMANAC_OWNER */
+  name: string;
   child: ChildProcess;
   url: string;
   output(): string;
@@ -25,16 +30,25 @@ export interface ServiceProcess {
 
 export interface Cluster {
   env: Record<string, string>;
-  apiUrl: string;
-  services: Map<Service, ServiceProcess>;
-  /** starts (or restarts) one service as its own OS process */
-  start(name: Service): Promise<ServiceProcess>;
+  /** the first api replica's URL */
+  readonly apiUrl: string;
+  /** every api replica's URL, replica 1 first */
+  readonly apiUrls: string[];
+  /** the current process of every replica: services in start order, then replica 1, 2, ... */
+  readonly processes: ServiceProcess[];
+  replicasOf(service: Service): ServiceProcess[];
+  /** (re)starts one replica as a new process under the same name; stops the old one if it still runs */
+  start(service: Service, replica?: number): Promise<ServiceProcess>;
+  /** sends `signal` to a replica by name (`worker-2`) and waits until it exits */
+  kill(name: string, signal?: NodeJS.Signals): Promise<void>;
   stop(): Promise<void>;
 }
 
 /**
  * Both emulators as local processes, the Spanner schema migrated and the Pub/Sub topology
- * provisioned, then the five services as separate OS processes (bin/almanac-service).
+ * provisioned, then every service as separate OS processes (bin/almanac-service): `replicas`
+ * of each (1 unless given), the replicas of one service started together, the services one
+ * after another in the order scheduler, planner, executor, worker, api.
  */
 export async function startCluster(opts: {
   warehousePath: string;
@@ -42,20 +56,45 @@ export async function startCluster(opts: {
   log?: (line: string) => void;
   /** extra environment of every service (execution overrides for fault tests) */
   env?: Record<string, string>;
+  replicas?: Replicas;
+  /** aborting it while the cluster starts stops what has started and rejects */
+  signal?: AbortSignal;
 }): Promise<Cluster> {
   const log = opts.log ?? (() => undefined);
+  const counts = SERVICES.map((service) => {
+    const n = opts.replicas?.[service] ?? 1;
+    if (!Number.isInteger(n) || n < 1)
+      throw new Error(`replicas of ${service} must be a positive integer, got ${n}`);
+    return [service, n] as const;
+  });
+  const unknown = Object.keys(opts.replicas ?? {}).filter(
+    (s) => !(SERVICES as readonly string[]).includes(s),
+  );
+  if (unknown.length)
+    throw new Error(
+      `replicas of unknown services ${unknown.join(', ')} (services: ${SERVICES.join(', ')})`,
+    );
   const emulators: RunningEmulator[] = [];
-  const services = new Map<Service, ServiceProcess>();
+  // every child ever spawned, listening or not yet, so that stop() leaves none behind
+  const children = new Set<ChildProcess>();
+  const processes: ServiceProcess[] = [];
   const stopAll = async () => {
-    await Promise.all([...services.values()].map((s) => stopProcess(s.child)));
+    await Promise.all([...children].map((c) => stopProcess(c)));
     await Promise.all(emulators.map((e) => e.stop()));
   };
+  const signal = opts.signal;
+  // replicas still starting exit, so their launch rejects and the catch below stops the rest
+  const onAbort = () => children.forEach((c) => c.kill('SIGTERM'));
+  signal?.addEventListener('abort', onAbort, { once: true });
+  let startingUp = true;
   try {
+    signal?.throwIfAborted();
     const [pubsubEmu, spannerEmu] = await Promise.all([
       startPubSubEmulator(),
       startSpannerEmulator(),
     ]);
     emulators.push(pubsubEmu, spannerEmu);
+    signal?.throwIfAborted();
     const projectId = opts.projectId ?? 'almanac-local';
     const env: Record<string, string> = {
       ...emulatorEnv({ pubsub: pubsubEmu.host, spanner: spannerEmu.host }),
@@ -92,18 +131,24 @@ export async function startCluster(opts: {
     log(`pubsub: created ${report.created.length} topics and subscriptions`);
     await pubsub.close();
 
-    const start = async (name: Service): Promise<ServiceProcess> => {
-      const child = spawn(process.execPath, [join(REPO_ROOT, 'bin', 'almanac-service'), name], {
+    const launch = async (service: Service, replica: number): Promise<ServiceProcess> => {
+      const name = `${service}-${replica}`;
+      if (startingUp) signal?.throwIfAborted();
+      const t0 = performance.now();
+      const child = spawn(process.execPath, [join(REPO_ROOT, 'bin', 'almanac-service'), service], {
         cwd: REPO_ROOT,
-        env: { ...process.env, ...env },
+        // the replica's own owner wins over opts.env: two processes must never share one
+        env: { ...process.env, ...env, ALMANAC_OWNER: name },
         stdio: ['ignore', 'pipe', 'pipe'],
       });
+      children.add(child);
+      child.once('exit', () => children.delete(child));
       let output = '';
       const url = await new Promise<string>((resolveUrl, reject) => {
-        const timer = setTimeout(
-          () => reject(new Error(`${name} did not start within 60 s:\n${output}`)),
-          60_000,
-        );
+        const timer = setTimeout(() => {
+          child.kill('SIGKILL');
+          reject(new Error(`${name} did not start within 60 s:\n${output}`));
+        }, 60_000);
         const onData = (b: Buffer) => {
           output = (output + b.toString()).slice(-20_000);
           const m = /almanac \w+: listening on (\S+)/.exec(output);
@@ -114,21 +159,66 @@ export async function startCluster(opts: {
         };
         child.stdout!.on('data', onData);
         child.stderr!.on('data', onData);
-        child.once('exit', (code) => {
+        child.once('exit', (code, killedBy) => {
           clearTimeout(timer);
-          reject(new Error(`${name} exited with code ${code}:\n${output}`));
+          reject(
+            new Error(
+              `${name} exited (${killedBy ?? `code ${code}`}) before listening:\n${output}`,
+            ),
+          );
         });
       });
-      const proc: ServiceProcess = { name, child, url, output: () => output };
-      services.set(name, proc);
-      log(`${name}: ${url} (pid ${child.pid})`);
+      const proc: ServiceProcess = { service, replica, name, child, url, output: () => output };
+      log(`${name}: ${url} (pid ${child.pid}, ${((performance.now() - t0) / 1000).toFixed(1)} s)`);
       return proc;
     };
-    for (const name of SERVICES) await start(name);
-    return { env, apiUrl: services.get('api')!.url, services, start, stop: stopAll };
+    for (const [service, n] of counts) {
+      const started = await Promise.all(
+        Array.from({ length: n }, (_, i) => launch(service, i + 1)),
+      );
+      processes.push(...started);
+    }
+    signal?.throwIfAborted();
+    signal?.removeEventListener('abort', onAbort);
+    startingUp = false;
+
+    const byName = (name: string) => {
+      const proc = processes.find((p) => p.name === name);
+      if (!proc)
+        throw new Error(
+          `no replica "${name}" in this cluster (${processes.map((p) => p.name).join(', ')})`,
+        );
+      return proc;
+    };
+    const replicasOf = (service: Service) => processes.filter((p) => p.service === service);
+    return {
+      env,
+      get apiUrl() {
+        return replicasOf('api')[0].url;
+      },
+      get apiUrls() {
+        return replicasOf('api').map((p) => p.url);
+      },
+      get processes() {
+        return [...processes];
+      },
+      replicasOf,
+      async start(service, replica = 1) {
+        const old = byName(`${service}-${replica}`);
+        await stopProcess(old.child);
+        const fresh = await launch(service, replica);
+        processes[processes.indexOf(old)] = fresh;
+        return fresh;
+      },
+      async kill(name, signal = 'SIGTERM') {
+        await stopProcess(byName(name).child, signal);
+      },
+      stop: stopAll,
+    };
   } catch (e) {
+    signal?.removeEventListener('abort', onAbort);
     await stopAll();
-    throw e;
+    throw signal?.aborted ? signal.reason : e;
   }
 }
 

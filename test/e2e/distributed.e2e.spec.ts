@@ -49,9 +49,9 @@ describe('distributed Almanac (e2e)', () => {
   }, 60_000);
 
   it('runs the example DAG requested through the api, with the result hashes of the embedded profile', async () => {
-    const { apiUrl, services } = cluster!;
+    const { apiUrl, processes } = cluster!;
     const health = await Promise.all(
-      [...services.values()].map(async (s) => [s.name, (await fetch(`${s.url}/health`)).status]),
+      processes.map(async (s) => [s.service, (await fetch(`${s.url}/health`)).status]),
     );
     expect(Object.fromEntries(health)).toEqual({
       scheduler: 200,

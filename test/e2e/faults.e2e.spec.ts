@@ -5,13 +5,7 @@ import type { RunView } from '@almanac/domain/projections';
 import { EmbeddedEngine } from '@almanac/embedded';
 import { loadProjectConfig, parseProjectConfig } from '@almanac/platform';
 import { generateSampleData } from '../../computations/sample-data/generate';
-import {
-  REPO_ROOT,
-  startCluster,
-  stopProcess,
-  type Cluster,
-  type Service,
-} from '../cluster/cluster';
+import { REPO_ROOT, startCluster, type Cluster, type Service } from '../cluster/cluster';
 
 const DATE = '2026-01-15';
 const PER_ENTITY = ['UserDailyActive', 'UserOrderStats', 'UserPortfolioSummary', 'UserRiskScore'];
@@ -88,7 +82,7 @@ describe('distributed Almanac: SIGKILL in the middle of a run (e2e)', () => {
   }, 60_000);
 
   async function runWithKill(victim: Service, force: boolean): Promise<RunView> {
-    const { apiUrl, services } = cluster!;
+    const { apiUrl } = cluster!;
     const res = await fetch(`${apiUrl}/runs`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
@@ -109,8 +103,8 @@ describe('distributed Almanac: SIGKILL in the middle of a run (e2e)', () => {
         return c ? c.name : null;
       },
     );
-    await stopProcess(services.get(victim)!.child, 'SIGKILL');
-    await cluster!.start(victim);
+    await cluster!.kill(`${victim}-1`, 'SIGKILL');
+    await cluster!.start(victim, 1);
     // a killed worker's batch is retried after the 45 s batch timeout, and the emulator runs one
     // write at a time: recovery takes minutes here (~3 on a busy 2-core machine), not seconds
     const run = await waitFor(`run ${runId} to finish`, 240_000, async () => {
