@@ -291,8 +291,10 @@ function runOwners(run: RunView): string[] {
 /** An embedded owner of this machine whose process is gone (other owners are never judged). */
 function processGone(owner: string): boolean {
   const m = /^embedded@(.+):(\d+)$/.exec(owner);
-  if (!m || m[1] !== hostname()) return false;
-  const pid = Number(m[2]);
+  // `embedded-<pid>`: the owner of runs recorded before owners named their machine
+  const legacy = /^embedded-(\d+)$/.exec(owner);
+  if (!legacy && (!m || m[1] !== hostname())) return false;
+  const pid = Number(legacy ? legacy[1] : m![2]);
   if (pid === process.pid) return false;
   try {
     process.kill(pid, 0);

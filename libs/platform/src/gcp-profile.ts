@@ -53,6 +53,8 @@ export async function openGcpProfile(env: ServiceEnv, service: ServiceName): Pro
       ...execution,
       zombieThresholdMs: env.ALMANAC_ZOMBIE_THRESHOLD_MS ?? execution.zombieThresholdMs,
       sweepIntervalMs: env.ALMANAC_SWEEP_INTERVAL_MS ?? execution.sweepIntervalMs,
+      batchSize: env.ALMANAC_BATCH_SIZE ?? execution.batchSize,
+      maxInFlight: env.ALMANAC_MAX_IN_FLIGHT ?? execution.maxInFlight,
       breaker: {
         ...execution.breaker,
         timeoutMs: env.ALMANAC_BATCH_TIMEOUT_MS ?? execution.breaker.timeoutMs,

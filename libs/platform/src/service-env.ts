@@ -18,6 +18,8 @@ export const ServiceEnvSchema = z.object({
   ALMANAC_ZOMBIE_THRESHOLD_MS: z.coerce.number().int().positive().optional(),
   ALMANAC_SWEEP_INTERVAL_MS: z.coerce.number().int().positive().optional(),
   ALMANAC_BATCH_TIMEOUT_MS: z.coerce.number().int().positive().optional(),
+  ALMANAC_BATCH_SIZE: z.coerce.number().int().positive().optional(),
+  ALMANAC_MAX_IN_FLIGHT: z.coerce.number().int().positive().optional(),
 });
 export type ServiceEnv = z.output<typeof ServiceEnvSchema>;
 

@@ -513,6 +513,21 @@ describe('executor decider', () => {
         });
     });
 
+    it('waits for a third run when the one it waited for is done and another took the claim', () => {
+      spec
+        .given(planned)
+        .when(delegate)
+        .then((first) =>
+          spec
+            .given([...planned, ...first])
+            .when({ ...delegate, to: 'r2' })
+            .then((events) => {
+              const e = only(events, 'ComputationDelegated');
+              expect(e.payload.to).toBe('r2');
+            }),
+        );
+    });
+
     it('delegates once, and never to its own run', () => {
       spec
         .given(planned)
@@ -679,6 +694,20 @@ describe('executor decider', () => {
         .given([...planned, started('A', 1, 100, T1, { batchCount: 2 }), batchDone('A', 1, 0)])
         .when(complete())
         .then([]);
+    });
+
+    it('fails an attempt that cannot go on at once, without waiting for its batches', () => {
+      spec
+        .given([...planned, started('A', 1, 100, T1, { batchCount: 2 }), batchDone('A', 1, 0)])
+        .when(complete({ finaliseError: 'the entities of 2026-01-15 changed while A ran' }))
+        .then((events) => {
+          const e = only(events, 'ComputationCompleted');
+          expect(e.payload.status).toBe('failed');
+          expect(e.payload.reason).toMatchObject({
+            code: 'error',
+            message: expect.stringContaining('the entities of 2026-01-15 changed while A ran'),
+          });
+        });
     });
 
     it('fails with entity-failures, the counts and the failed ids when over the tolerance', () => {

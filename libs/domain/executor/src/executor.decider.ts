@@ -321,7 +321,10 @@ export const executorDecider = {
       }
       case 'Delegate': {
         const c = requireComputation(run, command.computation);
-        if (c.status !== 'pending' || command.to === run.runId) return [];
+        if (command.to === run.runId) return [];
+        // pending, or waiting for another run (the one it waited for is done, a third took over)
+        if (c.status !== 'pending' && !(c.status === 'waiting' && c.delegatedTo !== command.to))
+          return [];
         return [
           makeEvent({
             ...base,
@@ -377,7 +380,9 @@ export const executorDecider = {
       case 'Complete': {
         const c = requireComputation(run, command.computation);
         if (c.status !== 'running' || c.attempt !== command.attempt) return [];
-        if (!c.circuitOpen && !allBatchesSettled(c, command.retries)) return [];
+        // an attempt that cannot go on (finaliseError) fails without waiting for its batches
+        if (!c.circuitOpen && !command.finaliseError && !allBatchesSettled(c, command.retries))
+          return [];
         const o = attemptOutcome(c, command.retries);
         if (command.finaliseError)
           o.batchErrors.push({

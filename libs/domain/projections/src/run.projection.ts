@@ -262,7 +262,7 @@ function evolveRun(view: RunsView, event: Envelope): void {
     }
     case 'ComputationDelegated': {
       const c = view[event.payload.runId]?.computations[event.payload.computation];
-      if (!c || c.status !== 'pending') return;
+      if (!c || (c.status !== 'pending' && c.status !== 'waiting')) return;
       c.status = 'waiting';
       c.delegatedTo = event.payload.to;
       return;

@@ -317,37 +317,23 @@ export class ExecutorService {
       }
       const t0 = this.deps.clock().getTime();
       const entry = this.deps.project.manifest.entries.get(name);
+      const key = hashKey(name, run.date);
       let evaluation: Evaluation;
       let entities: string[] = [];
-      try {
-        if (!entry) throw new Error(`computation "${name}" is not in this executor's manifest`);
-        // a forced run is satisfied by an execution that another run started after this run was
-        // requested, or that it waited for: two forced runs sent together execute once
-        const last = this.views.hashIndex[hashKey(name, run.date)];
-        const satisfiedBy =
-          delegatedTo ??
-          (run.force && last?.valid && last.startedAt >= run.requestedAt ? last.runId : undefined);
-        evaluation =
-          blockedBy(this.dependencies(run, c)) ??
-          (await this.evaluate(run, c, satisfiedBy !== undefined));
-        if (evaluation.kind === 'skipped' && satisfiedBy)
-          evaluation = {
-            ...evaluation,
-            reason: { code: 'delegated', runId: satisfiedBy, status: 'completed' },
-          };
-        if (evaluation.kind === 'run') entities = await this.entities(run, entry.config.type);
-      } catch (err) {
-        evaluation = {
-          kind: 'failed',
-          status: 'failed',
-          reason: { code: 'error', message: errorMessage(err) },
-        };
-      }
-      if (evaluation.kind !== 'run') {
-        await this.decideOutcome(run, c, causationId, evaluation, this.deps.clock().getTime() - t0);
-        return;
-      }
-      if (!run.dryRun && !takeover) {
+      for (let round = 0; ; round++) {
+        const seen = this.views.hashIndex[key]?.completedAt ?? null;
+        ({ evaluation, entities } = await this.evaluateNow(run, c, delegatedTo));
+        if (evaluation.kind !== 'run') {
+          await this.decideOutcome(
+            run,
+            c,
+            causationId,
+            evaluation,
+            this.deps.clock().getTime() - t0,
+          );
+          return;
+        }
+        if (run.dryRun || takeover) break;
         // one execution of a (computation, date) at a time: the others wait for its result
         const holder = await this.claim(run, name);
         if (holder !== null) {
@@ -361,6 +347,9 @@ export class ExecutorService {
           });
           return;
         }
+        // the last claimant may have completed it since this run looked: decide again with it
+        await this.live.catchUp();
+        if (round >= 2 || (this.views.hashIndex[key]?.completedAt ?? null) === seen) break;
       }
       const { batchSize, maxInFlight, leaseMs } = this.deps.config.execution;
       const batches = planBatches(entities, batchSize).map((entityIds, batch) => ({
@@ -384,12 +373,49 @@ export class ExecutorService {
         lanes: maxInFlight,
         firstBatches: batches.slice(0, maxInFlight),
         resultVersion: resultVersionFor(runId, attempt),
-        readVersions: this.readVersions(run, c, entry!.config.isHistorical),
+        readVersions: this.readVersions(run, c, entry?.config.isHistorical ?? false),
       });
       // nothing to dispatch (no entity): complete at once
       if (batches.length === 0) await this.progress(runId, name, causationId);
     } finally {
       this.active.delete(key);
+    }
+  }
+
+  /** blocked / impossible / skipped / failed / run, and for run the entities to run over */
+  private async evaluateNow(
+    run: RunView,
+    c: ComputationRunView,
+    delegatedTo: string | undefined,
+  ): Promise<{ evaluation: Evaluation; entities: string[] }> {
+    try {
+      const entry = this.deps.project.manifest.entries.get(c.name);
+      if (!entry) throw new Error(`computation "${c.name}" is not in this executor's manifest`);
+      // a forced run is satisfied by an execution that another run started after this run was
+      // requested, or that it waited for: two forced runs sent together execute once
+      const last = this.views.hashIndex[hashKey(c.name, run.date)];
+      const satisfiedBy =
+        delegatedTo ??
+        (run.force && last?.valid && last.startedAt >= run.requestedAt ? last.runId : undefined);
+      let evaluation =
+        blockedBy(this.dependencies(run, c)) ??
+        (await this.evaluate(run, c, satisfiedBy !== undefined));
+      if (evaluation.kind === 'skipped' && satisfiedBy)
+        evaluation = {
+          ...evaluation,
+          reason: { code: 'delegated', runId: satisfiedBy, status: 'completed' },
+        };
+      const entities = evaluation.kind === 'run' ? await this.entities(run, entry.config.type) : [];
+      return { evaluation, entities };
+    } catch (err) {
+      return {
+        evaluation: {
+          kind: 'failed',
+          status: 'failed',
+          reason: { code: 'error', message: errorMessage(err) },
+        },
+        entities: [],
+      };
     }
   }
 
@@ -560,7 +586,12 @@ export class ExecutorService {
    * next batch of a lane). Checked against what the attempt recorded: a changed entity list or
    * batch count cannot continue that attempt.
    */
-  private async planOf(run: RunView, c: ComputationRunView): Promise<PlannedBatch[] | Error> {
+  private planOf(run: RunView, c: ComputationRunView): Promise<PlannedBatch[] | Error> {
+    // planned once per attempt and replica: every answer of the attempt needs it
+    return this.cached(run.runId, `plan|${c.name}|${c.attempt}`, () => this.plan(run, c));
+  }
+
+  private async plan(run: RunView, c: ComputationRunView): Promise<PlannedBatch[] | Error> {
     const entities = await this.entities(run, c.type);
     const batches = planBatches(entities, this.deps.config.execution.batchSize);
     const recorded = c.hashParts?.inputs[ENTITY_SET_INPUT];
