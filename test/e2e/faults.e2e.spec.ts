@@ -113,13 +113,14 @@ describe(`distributed Almanac: SIGKILL fault matrix, ${TRIALS.length} trials (e2
     cluster = await startCluster({
       warehousePath: warehouse,
       replicas: { executor: 2, worker: 2, planner: 2, api: 1 },
-      // seconds instead of the production hour and minute; many small batches, two at a time,
-      // so that a run lasts long enough to be hit at each point
+      // seconds instead of the production hour and minute (the zombie threshold stays above the
+      // 20 s ack deadline after which Pub/Sub redelivers a dead worker's request); five batches
+      // per computation, two at a time, so that a run can be hit at each point
       env: {
-        ALMANAC_ZOMBIE_THRESHOLD_MS: '15000',
-        ALMANAC_SWEEP_INTERVAL_MS: '1000',
+        ALMANAC_ZOMBIE_THRESHOLD_MS: '45000',
+        ALMANAC_SWEEP_INTERVAL_MS: '2000',
         ALMANAC_BATCH_TIMEOUT_MS: '30000',
-        ALMANAC_BATCH_SIZE: '50',
+        ALMANAC_BATCH_SIZE: '200',
         ALMANAC_MAX_IN_FLIGHT: '2',
       },
     });

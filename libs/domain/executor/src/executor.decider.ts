@@ -19,18 +19,6 @@ import type { Evaluation } from './evaluate';
 export const EXECUTOR = 'executor';
 export const MAX_FAILED_ENTITIES_REPORTED = 1000;
 
-export interface ExecutorSettings {
-  batchSize: number;
-  maxInFlight: number;
-  leaseMs: number;
-}
-
-export const DEFAULT_EXECUTOR_SETTINGS: ExecutorSettings = {
-  batchSize: 1000,
-  maxInFlight: 100,
-  leaseMs: 60 * 60 * 1000,
-};
-
 /** A batch of a computation's plan: its index and its entities. */
 export interface PlannedBatch {
   batch: number;

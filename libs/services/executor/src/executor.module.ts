@@ -18,7 +18,6 @@ const EXECUTOR_SUBSCRIPTIONS = Symbol('almanac.executor.subscriptions');
 export class ExecutorSweep implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | null = null;
-  sweeps = 0;
 
   constructor(
     @Inject(SERVICE_CONTEXT) private readonly ctx: ServiceContext,
@@ -36,9 +35,6 @@ export class ExecutorSweep implements OnApplicationBootstrap, BeforeApplicationS
   sweepOnce(): Promise<void> {
     this.running ??= this.executor
       .sweep()
-      .then(() => {
-        this.sweeps++;
-      })
       .catch((e) => {
         process.stderr.write(
           `almanac executor: sweep failed: ${e instanceof Error ? e.message : String(e)}\n`,

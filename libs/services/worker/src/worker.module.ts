@@ -24,6 +24,7 @@ export class WorkerModule {
               results: ctx.results,
               clock: ctx.clock,
               log: ctx.log,
+              store: ctx.store,
             }),
         },
         subscriptionsProvider(WORKER_SUBSCRIPTIONS, WorkerService, (worker, ctx) => [

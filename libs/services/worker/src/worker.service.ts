@@ -1,4 +1,5 @@
 import { eventIds, makeEvent, parseEnvelope, streams, type Envelope } from '@almanac/contracts';
+import type { EventStore } from '@almanac/eventlog';
 import type { LogSink } from '@almanac/kernel';
 import type { ResultStore, Warehouse } from '@almanac/warehouse';
 import { processBatch, type WorkerComputation, type WorkerPorts } from '@almanac/domain/worker';
@@ -22,6 +23,8 @@ export class WorkerService {
       results: ResultStore;
       clock: () => Date;
       log?: LogSink;
+      /** to skip requests of superseded attempts (absent: every request is worked) */
+      store?: Pick<EventStore, 'readStream'>;
     },
   ) {
     const { manifest } = deps.project;
@@ -55,7 +58,21 @@ export class WorkerService {
 
   async onMessage(data: string): Promise<void> {
     const event = parseEnvelope(JSON.parse(data));
-    if (event.type === 'BatchRequested') await this.run(event);
+    if (event.type !== 'BatchRequested') return;
+    // a request of an attempt that was taken over, or of a decided computation, is answered by
+    // nobody: doing its work would only delay the current attempt's batches behind it
+    if (await this.superseded(event.payload)) return;
+    await this.run(event);
+  }
+
+  private async superseded(p: { runId: string; computation: string; attempt: number }) {
+    if (!this.deps.store) return false;
+    const events = await this.deps.store.readStream(streams.computation(p.runId, p.computation));
+    return events.some(
+      (e) =>
+        e.type === 'ComputationCompleted' ||
+        (e.type === 'ComputationStarted' && e.payload.attempt > p.attempt),
+    );
   }
 
   async run(request: Envelope<'BatchRequested'>): Promise<void> {
