@@ -8,24 +8,9 @@ import { EmbeddedEngine } from '@almanac/embedded';
 import { loadProjectConfig, parseProjectConfig } from '@almanac/platform';
 import { generateSampleData } from '../../computations/sample-data/generate';
 import { REPO_ROOT, startCluster, type Cluster } from '../cluster/cluster';
+import { waitForRun } from '../cluster/e2e-run';
 
 const DATE = '2026-01-15';
-
-async function waitForRun(apiUrl: string, runId: string, timeoutMs: number): Promise<RunView> {
-  const deadline = Date.now() + timeoutMs;
-  let last: RunView | null = null;
-  while (Date.now() < deadline) {
-    const res = await fetch(`${apiUrl}/runs/${runId}`);
-    if (res.status === 200) {
-      last = (await res.json()) as RunView;
-      if (['completed', 'failed', 'rejected'].includes(last.status)) return last;
-    }
-    await new Promise((r) => setTimeout(r, 500));
-  }
-  throw new Error(
-    `run ${runId} did not finish within ${timeoutMs} ms; last view: ${JSON.stringify(last?.computations)}`,
-  );
-}
 
 // The five services as separate OS processes over the Pub/Sub and Spanner emulators.
 describe('distributed Almanac (e2e)', () => {

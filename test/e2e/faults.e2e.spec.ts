@@ -1,11 +1,16 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { RunView } from '@almanac/domain/projections';
-import { EmbeddedEngine } from '@almanac/embedded';
-import { loadProjectConfig, parseProjectConfig } from '@almanac/platform';
-import { generateSampleData } from '../../computations/sample-data/generate';
 import { REPO_ROOT, startCluster, type Cluster } from '../cluster/cluster';
+import {
+  E2E_DATE as DATE,
+  getRun,
+  isOver as over,
+  requestRun,
+  resultHashes as hashes,
+  sampleWithBaseline,
+  waitForRun,
+} from '../cluster/e2e-run';
 
 /**
  * The fault matrix of DESIGN invariant 2: SIGKILL of one replica of the executor, the worker or the
@@ -14,7 +19,6 @@ import { REPO_ROOT, startCluster, type Cluster } from '../cluster/cluster';
  * writes the figures to test/artifacts/faults.json.
  */
 const FULL = process.env.ALMANAC_FAULTS === 'full';
-const DATE = '2026-01-15';
 const PER_ENTITY = ['UserDailyActive', 'UserOrderStats', 'UserPortfolioSummary', 'UserRiskScore'];
 
 type Victim = 'executor' | 'worker' | 'planner';
@@ -44,11 +48,6 @@ interface Trial {
   attempts: Record<string, number>;
 }
 
-async function getRun(apiUrl: string, runId: string): Promise<RunView | null> {
-  const res = await fetch(`${apiUrl}/runs/${runId}`);
-  return res.status === 200 ? ((await res.json()) as RunView) : null;
-}
-
 async function waitFor<T>(
   what: string,
   timeoutMs: number,
@@ -64,9 +63,6 @@ async function waitFor<T>(
   throw new Error(`timed out waiting for ${what}`);
 }
 
-const over = (run: RunView | null) =>
-  run !== null && ['completed', 'failed', 'rejected', 'abandoned'].includes(run.status);
-
 /** what moves when a run makes progress: batches answered and computations decided */
 const progressOf = (run: RunView | null) =>
   run
@@ -74,9 +70,6 @@ const progressOf = (run: RunView | null) =>
         .map((c) => `${c.status}:${c.attempt}:${Object.keys(c.batchesDone).length}`)
         .join(',') + run.status
     : '';
-
-const hashes = (run: RunView) =>
-  Object.fromEntries(Object.values(run.computations).map((c) => [c.name, c.resultHash]));
 
 /** A computation part-way through its batches, for the point (null while there is none). */
 function atPoint(run: RunView, point: Point): { name: string; owner: string | null } | null {
@@ -99,17 +92,8 @@ describe(`distributed Almanac: SIGKILL fault matrix, ${TRIALS.length} trials (e2
   const trials: Trial[] = [];
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'almanac-faults-'));
-    const warehouse = join(dir, 'warehouse.duckdb');
-    await generateSampleData({ path: warehouse, users: 1000, days: 3, endDate: DATE });
-    const config = parseProjectConfig({
-      ...loadProjectConfig(REPO_ROOT),
-      warehouse: { path: warehouse },
-      dataDir: join(dir, 'embedded'),
-    });
-    const engine = await EmbeddedEngine.open({ root: REPO_ROOT, config });
-    undisturbed = hashes(await engine.run({ date: DATE }));
-    await engine.close();
+    let warehouse: string;
+    ({ dir, warehouse, baseline: undisturbed } = await sampleWithBaseline('almanac-faults-', 1000));
     cluster = await startCluster({
       warehousePath: warehouse,
       replicas: { executor: 2, worker: 2, planner: 2, api: 1 },
@@ -147,12 +131,7 @@ describe(`distributed Almanac: SIGKILL fault matrix, ${TRIALS.length} trials (e2
     'SIGKILL of a %s replica at the %s point: the run completes with exactly the undisturbed results',
     async (victim, point) => {
       const { apiUrl } = cluster!;
-      const res = await fetch(`${apiUrl}/runs`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ date: DATE, force: true }),
-      });
-      const { runId } = (await res.json()) as { runId: string };
+      const runId = await requestRun(apiUrl, { date: DATE, force: true });
       const hit = await waitFor(
         `${point} of run ${runId}`,
         180_000,
@@ -176,23 +155,8 @@ describe(`distributed Almanac: SIGKILL fault matrix, ${TRIALS.length} trials (e2
         const run = await getRun(apiUrl, runId);
         return run && (progressOf(run) !== before || over(run)) ? Date.now() - t0 : null;
       });
-      const run = await waitFor(
-        `run ${runId} to finish`,
-        300_000,
-        async () => {
-          const r = await getRun(apiUrl, runId);
-          return over(r) ? r : null;
-        },
-        250,
-      ).catch(async (e: Error) => {
-        const r = await getRun(apiUrl, runId).catch(() => null);
-        const where = r
-          ? Object.values(r.computations).map(
-              (c) =>
-                `${c.name}: ${c.status} attempt ${c.attempt} owner ${c.owner} batches ${Object.keys(c.batchesDone).length}/${c.batchCount}`,
-            )
-          : ['(the api did not answer)'];
-        throw new Error(`${e.message} (killed ${killed} during ${hit.name}); ${where.join('; ')}`);
+      const run = await waitForRun(apiUrl, runId, 300_000).catch((e: Error) => {
+        throw new Error(`${e.message} (killed ${killed} during ${hit.name})`);
       });
       const completedMs = Date.now() - t0;
       await restarted;

@@ -1,13 +1,13 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import type { RunView } from '@almanac/domain/projections';
-import { EmbeddedEngine } from '@almanac/embedded';
-import { loadProjectConfig, parseProjectConfig } from '@almanac/platform';
-import { generateSampleData } from '../../computations/sample-data/generate';
-import { REPO_ROOT, startCluster, type Cluster } from '../cluster/cluster';
+import { rmSync } from 'node:fs';
+import { startCluster, type Cluster } from '../cluster/cluster';
+import {
+  E2E_DATE as DATE,
+  requestRun,
+  resultHashes as hashes,
+  sampleWithBaseline,
+  waitForRun,
+} from '../cluster/e2e-run';
 
-const DATE = '2026-01-15';
 const TOPOLOGY = { executor: 3, worker: 3, planner: 2, api: 2 };
 
 type TimelineEvent = { type: string; payload: Record<string, unknown> };
@@ -17,39 +17,6 @@ async function json<T>(res: Response): Promise<T> {
   return (await res.json()) as T;
 }
 
-async function requestRun(apiUrl: string, body: Record<string, unknown>): Promise<string> {
-  const res = await fetch(`${apiUrl}/runs`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  });
-  return (await json<{ runId: string }>(res)).runId;
-}
-
-async function waitForRun(apiUrl: string, runId: string, timeoutMs: number): Promise<RunView> {
-  const deadline = Date.now() + timeoutMs;
-  let last: RunView | null = null;
-  while (Date.now() < deadline) {
-    const res = await fetch(`${apiUrl}/runs/${runId}`);
-    if (res.status === 200) {
-      last = (await res.json()) as RunView;
-      if (['completed', 'failed', 'rejected', 'abandoned'].includes(last.status)) return last;
-    }
-    await new Promise((r) => setTimeout(r, 500));
-  }
-  throw new Error(
-    `run ${runId} did not finish within ${timeoutMs} ms; last view: ${JSON.stringify(
-      last &&
-        Object.values(last.computations).map(
-          (c) => `${c.name} ${c.status} ${Object.keys(c.batchesDone).length}/${c.batchCount}`,
-        ),
-    )}`,
-  );
-}
-
-const hashes = (run: RunView) =>
-  Object.fromEntries(Object.values(run.computations).map((c) => [c.name, c.resultHash]));
-
 // Issue 8: N replicas of every service; any replica handles any message (DESIGN invariant 7).
 describe('distributed Almanac with 3 executors, 3 workers, 2 planners, 2 apis (e2e)', () => {
   let dir: string;
@@ -57,17 +24,8 @@ describe('distributed Almanac with 3 executors, 3 workers, 2 planners, 2 apis (e
   let embedded: Record<string, string | null>;
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'almanac-replicas-'));
-    const warehouse = join(dir, 'warehouse.duckdb');
-    await generateSampleData({ path: warehouse, users: 400, days: 3, endDate: DATE });
-    const config = parseProjectConfig({
-      ...loadProjectConfig(REPO_ROOT),
-      warehouse: { path: warehouse },
-      dataDir: join(dir, 'embedded'),
-    });
-    const engine = await EmbeddedEngine.open({ root: REPO_ROOT, config });
-    embedded = hashes(await engine.run({ date: DATE }));
-    await engine.close();
+    let warehouse: string;
+    ({ dir, warehouse, baseline: embedded } = await sampleWithBaseline('almanac-replicas-', 400));
     cluster = await startCluster({
       warehousePath: warehouse,
       replicas: TOPOLOGY,
