@@ -20,7 +20,7 @@ export const STATUS_PAGE_SCRIPT = String.raw`
   var TOKEN_KEY = 'almanac.status.token';
   var SVG_NS = 'http://www.w3.org/2000/svg';
   var BAD = ['failed', 'blocked', 'impossible'];
-  var STATUSES = ['completed', 'skipped', 'failed', 'blocked', 'impossible', 'running', 'pending', 'never-run'];
+  var STATUSES = ['completed', 'skipped', 'failed', 'blocked', 'impossible', 'running', 'waiting', 'pending', 'never-run'];
 
   // the page is served at <base>/status: the api's routes are siblings of it
   var base = location.pathname.replace(/\/status\/?$/, '');
@@ -448,9 +448,10 @@ export const STATUS_PAGE_SCRIPT = String.raw`
     var status = latest ? latest.status : 'never-run';
     var lines = [];
     // a run of this date in progress shows where it is; the last decision stays readable
-    if (inRun && (inRun.status === 'running' || inRun.status === 'pending')) {
+    if (inRun && (inRun.status === 'running' || inRun.status === 'pending' || inRun.status === 'waiting')) {
       status = inRun.status;
       if (inRun.status === 'pending') lines.push('waiting for its pass');
+      else if (inRun.status === 'waiting') lines.push('run ' + inRun.delegatedTo + ' is executing it: this run uses its result');
       else if (c.type === 'per-entity') lines.push('running: ' + inRun.processed + ' of ' + inRun.entityCount + ' entities');
       if (latest && latest.status !== 'never-run') lines.push('last: ' + lastDecision(latest));
     } else if (latest) {

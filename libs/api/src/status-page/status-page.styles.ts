@@ -77,7 +77,8 @@ section.panel { background: var(--panel); border: 1px solid var(--line); border-
 .st-blocked    { --c: var(--blocked);    --cb: var(--blocked-bg); }
 .st-impossible { --c: var(--impossible); --cb: var(--impossible-bg); }
 .st-running    { --c: var(--running);    --cb: var(--running-bg); }
-.st-pending, .st-requested, .st-planned { --c: var(--pending); --cb: var(--pending-bg); }
+.st-pending, .st-requested, .st-planned, .st-waiting { --c: var(--pending); --cb: var(--pending-bg); }
+.st-abandoned { --c: var(--failed); --cb: var(--failed-bg); }
 .st-never-run  { --c: var(--never);      --cb: var(--never-bg); }
 .badge { color: var(--c, var(--muted)); background: var(--cb, #fff); border-color: var(--c, var(--line)); }
 
