@@ -4,6 +4,7 @@ import {
   streams,
   type EntityFailure,
   type Envelope,
+  type PayloadOf,
   type ReadVersions,
   type Reason,
   type Status,
@@ -280,30 +281,18 @@ export const executorDecider = {
           return [started, ...requests];
         }
         return [
-          makeEvent({
-            ...base,
-            streamId,
-            causationId: command.causationId,
-            type: 'ComputationCompleted',
-            eventId: eventIds.computationCompleted(run.runId, c.name),
-            payload: {
-              runId: run.runId,
-              date: run.date,
-              computation: c.name,
-              pass: c.pass,
-              status: e.status,
-              reason: e.reason,
-              compositeHash: e.kind === 'skipped' ? e.compositeHash : null,
-              hashParts: e.kind === 'skipped' ? e.hashParts : null,
-              resultHash: e.kind === 'skipped' ? e.resultHash : null,
-              resultVersion: e.kind === 'skipped' && !run.dryRun ? e.resultVersion : null,
-              entities: { total: 0, succeeded: 0, failed: 0, saved: 0 },
-              failedEntities: [],
-              scoped: isScoped(run, c),
-              dryRun: run.dryRun,
-              forced: run.force,
-              durationMs: command.durationMs,
-            },
+          computationCompleted(run, c, command.causationId, command.now, {
+            status: e.status,
+            reason: e.reason,
+            compositeHash: e.kind === 'skipped' ? e.compositeHash : null,
+            hashParts: e.kind === 'skipped' ? e.hashParts : null,
+            resultHash: e.kind === 'skipped' ? e.resultHash : null,
+            resultVersion: e.kind === 'skipped' && !run.dryRun ? e.resultVersion : null,
+            entities: { total: 0, succeeded: 0, failed: 0, saved: 0 },
+            failedEntities: [],
+            scoped: isScoped(run, c),
+            forced: run.force,
+            durationMs: command.durationMs,
           }),
         ];
       }
@@ -383,17 +372,12 @@ export const executorDecider = {
         const reason: Reason = failure ?? c.startReason ?? { code: 'first-run' };
         const published = status === 'completed' && !run.dryRun;
         return [
-          makeEvent({
-            ...base,
-            streamId: streams.computation(run.runId, c.name),
-            causationId: eventIds.computationStarted(run.runId, c.name, c.attempt),
-            type: 'ComputationCompleted',
-            eventId: eventIds.computationCompleted(run.runId, c.name),
-            payload: {
-              runId: run.runId,
-              date: run.date,
-              computation: c.name,
-              pass: c.pass,
+          computationCompleted(
+            run,
+            c,
+            eventIds.computationStarted(run.runId, c.name, c.attempt),
+            command.now,
+            {
               status,
               reason,
               compositeHash: c.compositeHash,
@@ -408,11 +392,10 @@ export const executorDecider = {
               },
               failedEntities: o.failures,
               scoped: c.scoped,
-              dryRun: run.dryRun,
               forced: c.forced,
               durationMs: c.startedAt ? ms(c.startedAt, command.now) : 0,
             },
-          }),
+          ),
         ];
       }
       case 'Advance':
@@ -565,39 +548,55 @@ function abandon(run: RunView, message: string, now: string): Envelope[] {
   const undecided = Object.values(run.computations).filter((c) => !TERMINAL.has(c.status));
   const reason: Reason = { code: 'abandoned', message };
   const events = undecided.map((c) =>
-    makeEvent({
-      streamId: streams.computation(run.runId, c.name),
-      correlationId: run.runId,
-      causationId: null,
-      producer: EXECUTOR,
-      occurredAt: now,
-      type: 'ComputationCompleted',
-      eventId: eventIds.computationCompleted(run.runId, c.name),
-      payload: {
-        runId: run.runId,
-        date: run.date,
-        computation: c.name,
-        pass: c.pass,
-        status: 'failed',
-        reason,
-        compositeHash: c.compositeHash,
-        hashParts: c.hashParts,
-        resultHash: null,
-        resultVersion: null,
-        entities: {
-          total: c.entityCount,
-          succeeded: Math.max(0, c.processed - c.failed),
-          failed: c.failed,
-          saved: c.saved,
-        },
-        failedEntities: c.failedEntities.slice(0, MAX_FAILED_ENTITIES_REPORTED),
-        scoped: c.scoped,
-        dryRun: run.dryRun,
-        forced: c.forced,
-        durationMs: c.startedAt ? ms(c.startedAt, now) : 0,
+    computationCompleted(run, c, null, now, {
+      status: 'failed',
+      reason,
+      compositeHash: c.compositeHash,
+      hashParts: c.hashParts,
+      resultHash: null,
+      resultVersion: null,
+      entities: {
+        total: c.entityCount,
+        succeeded: Math.max(0, c.processed - c.failed),
+        failed: c.failed,
+        saved: c.saved,
       },
+      failedEntities: c.failedEntities.slice(0, MAX_FAILED_ENTITIES_REPORTED),
+      scoped: c.scoped,
+      forced: c.forced,
+      durationMs: c.startedAt ? ms(c.startedAt, now) : 0,
     }),
   );
   const counts = countStatuses(run, { failed: undecided.length });
   return [...events, runCompleted(run, 'abandoned', counts, null, now)];
+}
+
+/** The one way a computation's decision is recorded: ComputationCompleted on its own stream. */
+function computationCompleted(
+  run: RunView,
+  c: { name: string; pass: number },
+  causationId: string | null,
+  now: string,
+  outcome: Omit<
+    PayloadOf<'ComputationCompleted'>,
+    'runId' | 'date' | 'computation' | 'pass' | 'dryRun'
+  >,
+): Envelope {
+  return makeEvent({
+    streamId: streams.computation(run.runId, c.name),
+    correlationId: run.runId,
+    causationId,
+    producer: EXECUTOR,
+    occurredAt: now,
+    type: 'ComputationCompleted',
+    eventId: eventIds.computationCompleted(run.runId, c.name),
+    payload: {
+      runId: run.runId,
+      date: run.date,
+      computation: c.name,
+      pass: c.pass,
+      dryRun: run.dryRun,
+      ...outcome,
+    },
+  });
 }
