@@ -9,7 +9,7 @@ import {
 import type { ProjectConfig } from '@almanac/platform';
 import type { ResultStore, Warehouse } from '@almanac/warehouse';
 
-export interface BareLoopStats {
+interface BareLoopStats {
   processCalls: number;
   saved: number;
   ms: number;

@@ -1,19 +1,19 @@
 // Business thresholds shared by MarketStats (move classification) and UserRiskScore (scoring, bands).
 
 /** A symbol whose close moved at least this fraction from the previous close is a "big move". */
-export const BIG_MOVE_PCT = 0.05;
+const BIG_MOVE_PCT = 0.05;
 
 /** EWMA weight of today's raw score; the rest comes from yesterday's smoothed score. */
-export const RISK_SMOOTHING_ALPHA = 0.3;
+const RISK_SMOOTHING_ALPHA = 0.3;
 
 /** Points of the raw score (0..100) each factor can contribute at most. */
-export const RISK_WEIGHTS = { concentration: 50, turnover: 30, short: 20 } as const;
+const RISK_WEIGHTS = { concentration: 50, turnover: 30, short: 20 } as const;
 
 /** 7-day traded notional / gross exposure at which the turnover factor saturates. */
-export const TURNOVER_CAP = 5;
+const TURNOVER_CAP = 5;
 
 /** Bands by upper bound (inclusive), in ascending order; the last one catches everything. */
-export const RISK_BANDS = [
+const RISK_BANDS = [
   { band: 'low', upTo: 30 },
   { band: 'medium', upTo: 60 },
   { band: 'high', upTo: 100 },
@@ -25,7 +25,7 @@ export function isBigMove(changePct: number | null): boolean {
   return changePct !== null && Math.abs(changePct) >= BIG_MOVE_PCT;
 }
 
-export interface RiskFactors {
+interface RiskFactors {
   /** largest position / gross exposure, 0..1 */
   concentration: number;
   /** 7-day traded notional / gross exposure, >= 0 */

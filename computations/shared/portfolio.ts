@@ -1,9 +1,9 @@
 // Position and valuation helpers shared by UserOrderStats and UserPortfolioSummary.
 import { num, round6, sortedRecord, str } from './numbers';
 
-export type Side = 'buy' | 'sell';
+type Side = 'buy' | 'sell';
 
-export interface Order {
+interface Order {
   orderId: string;
   date: string;
   symbol: string;
@@ -24,7 +24,7 @@ export interface Holding {
   value: number;
 }
 
-export interface Valuation {
+interface Valuation {
   holdings: Record<string, Holding>;
   /** sum of signed values (shorts count negative) */
   marketValue: number;

@@ -1,6 +1,6 @@
 import type { ComputationContext, Row } from '@almanac/kernel';
 
-export interface FakeContextInit {
+interface FakeContextInit {
   date: string;
   entityId?: string;
   data?: Record<string, Row[]>;

@@ -14,10 +14,9 @@ import {
 import { SERVICES, type Replicas, type Service } from './cluster.args';
 
 export const REPO_ROOT = resolve(__dirname, '..', '..');
-export { SERVICES, type Replicas, type Service };
 
 /** One replica of a service: its own OS process, its own port, its own ALMANAC_OWNER. */
-export interface ServiceProcess {
+interface ServiceProcess {
   service: Service;
   /** 1-based */
   replica: number;
@@ -222,10 +221,7 @@ export async function startCluster(opts: {
   }
 }
 
-export async function stopProcess(
-  child: ChildProcess,
-  signal: NodeJS.Signals = 'SIGTERM',
-): Promise<void> {
+async function stopProcess(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
   child.kill(signal);

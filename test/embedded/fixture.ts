@@ -41,17 +41,17 @@ export function computation(o: {
 }
 
 /** Modules under computations/shared and computations/rules that the standard computations import. */
-export const MONEY_MODULE = `export function round2(x: number): number {
+const MONEY_MODULE = `export function round2(x: number): number {
   return Math.round(x * 100) / 100;
 }
 `;
-export const TENURE_RULES = `export function tenureDays(signup: string, date: string): number {
+const TENURE_RULES = `export function tenureDays(signup: string, date: string): number {
   return Math.round((Date.parse(date) - Date.parse(signup)) / 86400000);
 }
 `;
 
 /** Per-entity: the user's orders over D-1..D. */
-export const ORDER_TOTALS = computation({
+const ORDER_TOTALS = computation({
   className: 'OrderTotals',
   imports: `import { round2 } from './shared/money';`,
   config: { name: 'OrderTotals', type: 'per-entity', requires: { orders: { lookback: 1 } } },
@@ -61,7 +61,7 @@ export const ORDER_TOTALS = computation({
 });
 
 /** Per-entity, depends on OrderTotals: a band from its total. */
-export const USER_BAND = computation({
+const USER_BAND = computation({
   className: 'UserBand',
   config: { name: 'UserBand', type: 'per-entity', dependencies: ['OrderTotals'] },
   body: `    const t = ctx.getDependency<{ total: number }>('OrderTotals');
@@ -69,7 +69,7 @@ export const USER_BAND = computation({
 });
 
 /** Global: the volume of the date; the date must have orders. */
-export const DAILY_VOLUME = computation({
+const DAILY_VOLUME = computation({
   className: 'DailyVolume',
   imports: `import { round2 } from './shared/money';`,
   config: {
@@ -81,7 +81,7 @@ export const DAILY_VOLUME = computation({
 });
 
 /** Per-entity, reads only users (a dimension table here). */
-export const SIGNUP_INFO = computation({
+const SIGNUP_INFO = computation({
   className: 'SignupInfo',
   imports: `import { tenureDays } from './rules/tenure';`,
   config: { name: 'SignupInfo', type: 'per-entity', requires: { users: {} } },
@@ -103,7 +103,7 @@ export const STANDARD_FILES: Record<string, string> = {
  * Five users who signed up on 2026-01-01. Orders: u1 10 (D-1) + 20 (D); u2 5 (D); u3 7 (D-1);
  * u4 1 + 2 (D); u5 none. Order ids make single rows easy to update.
  */
-export const STANDARD_DATA = [
+const STANDARD_DATA = [
   `CREATE TABLE users (user_id VARCHAR, signup_date DATE)`,
   `INSERT INTO users VALUES ('u1','2026-01-01'),('u2','2026-01-01'),('u3','2026-01-01'),('u4','2026-01-01'),('u5','2026-01-01')`,
   `CREATE TABLE orders (order_id INTEGER, user_id VARCHAR, order_date DATE, amount DOUBLE)`,
@@ -121,7 +121,7 @@ export const STANDARD_CONFIG: ProjectConfigInput = {
   execution: { batchSize: 2, workerConcurrency: 2, breaker: { retries: 0 } },
 };
 
-export interface FixtureOptions {
+interface FixtureOptions {
   /** file (relative to computations/) -> source; default STANDARD_FILES */
   files?: Record<string, string>;
   /** SQL run against a fresh warehouse; default STANDARD_DATA */
@@ -129,7 +129,7 @@ export interface FixtureOptions {
   config?: ProjectConfigInput;
 }
 
-export type OpenOptions = Pick<EngineOptions, 'bus' | 'wrapResults'>;
+type OpenOptions = Pick<EngineOptions, 'bus' | 'wrapResults'>;
 
 /** A temporary project: computations folder, DuckDB warehouse, and the engine's data folder. */
 export class Fixture {

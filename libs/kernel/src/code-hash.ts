@@ -56,10 +56,6 @@ export class CodeHashCache {
     });
     return hash;
   }
-
-  clear(): void {
-    this.entries.clear();
-  }
 }
 
 // Only local files make up a computation's code: npm packages and the @almanac/* aliases

@@ -63,7 +63,10 @@ export function forEntity<T extends Computation>(instance: T, ctx: LogContext): 
 
 /** Base class of every computation (same contract as the seed's computation-system-v2). */
 export abstract class Computation {
-  /** Subclasses override this with a static returning their plain config object. */
+  /**
+   * Subclasses override this with a static returning their plain config object.
+   * @public overridden by every computation (loaded by path) and called through ComputationClass
+   */
   static getConfig(): unknown {
     throw new Error('Computation subclasses must define static getConfig()');
   }

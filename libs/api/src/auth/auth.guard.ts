@@ -21,7 +21,7 @@ import {
 } from './authenticator';
 import { PUBLIC_KEY } from '@almanac/platform';
 
-export const AUTHENTICATOR = Symbol('almanac.Authenticator');
+const AUTHENTICATOR = Symbol('almanac.Authenticator');
 
 const ROLE_KEY = 'almanac:auth:role';
 const READ_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
@@ -30,7 +30,7 @@ const READ_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 export const RequireRole = (role: Role): CustomDecorator<string> => SetMetadata(ROLE_KEY, role);
 
 /** The only parts of the HTTP request and response the guard uses. */
-export interface AuthenticatedRequest {
+interface AuthenticatedRequest {
   method: string;
   headers: Record<string, string | string[] | undefined>;
   /** set by ApiAuthGuard; absent on @Public() routes */
@@ -46,13 +46,13 @@ export const Caller = createParamDecorator(
     ctx.switchToHttp().getRequest<AuthenticatedRequest>().principal,
 );
 
-export function defaultRole(method: string): Role {
+function defaultRole(method: string): Role {
   return READ_METHODS.has(method.toUpperCase()) ? 'viewer' : 'operator';
 }
 
 /** Authenticates every request except @Public() ones and checks the caller's role. */
 @Injectable()
-export class ApiAuthGuard implements CanActivate {
+class ApiAuthGuard implements CanActivate {
   // explicit tokens: the CLI runs through esbuild, which emits no decorator metadata (ADR 0003)
   constructor(
     @Inject(AUTHENTICATOR) private readonly authenticator: Authenticator,

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { STATUS_PAGE_SCRIPT } from './status-page.script';
 import { STATUS_PAGE_STYLES } from './status-page.styles';
 
-export interface StatusPageOptions {
+interface StatusPageOptions {
   /** shown in the tab and the header; default "Almanac status" */
   title?: string;
 }

@@ -26,7 +26,7 @@ export const projections = {
 };
 
 const DATE = '2026-01-15';
-export const at = (minute: number) => new Date(Date.UTC(2026, 0, 15, 2, minute)).toISOString();
+const at = (minute: number) => new Date(Date.UTC(2026, 0, 15, 2, minute)).toISOString();
 const parts: HashParts = {
   code: 'c1',
   epoch: '1',
@@ -236,7 +236,7 @@ export class CountingCheckpoints implements CheckpointStore {
   }
 }
 
-export interface ProjectionBackend {
+interface ProjectionBackend {
   store: EventStore;
   checkpoints: CheckpointStore;
   cleanup: () => Promise<void>;

@@ -5,7 +5,7 @@ import { GrpcCode, grpcCode } from './pubsub.errors';
 export const PUBSUB_MIN_DELIVERY_ATTEMPTS = 5;
 export const PUBSUB_MAX_DELIVERY_ATTEMPTS = 100;
 
-export type Outcome = 'created' | 'existing';
+type Outcome = 'created' | 'existing';
 
 /** Creates the topic unless it exists; safe when several processes race to create it. */
 export async function createTopicIfMissing(pubsub: PubSub, name: string): Promise<Outcome> {
@@ -18,7 +18,7 @@ export async function createTopicIfMissing(pubsub: PubSub, name: string): Promis
   }
 }
 
-export interface SubscriptionSpec {
+interface SubscriptionSpec {
   name: string;
   topic: string;
   /** omitted: a subscription without a dead-letter policy (e.g. one that retains dead letters) */
