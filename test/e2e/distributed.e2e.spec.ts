@@ -1,11 +1,13 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { PubSub } from '@google-cloud/pubsub';
+import { Spanner } from '@google-cloud/spanner';
+import { createSpannerEventStore } from '@almanac/eventlog';
 import { topics } from '@almanac/contracts';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { RunView } from '@almanac/domain/projections';
 import { EmbeddedEngine } from '@almanac/embedded';
-import { loadProjectConfig, parseProjectConfig } from '@almanac/platform';
+import { loadProjectConfig, parseProjectConfig, runRequestedEvent } from '@almanac/platform';
 import { generateSampleData } from '../../computations/sample-data/generate';
 import { REPO_ROOT, startCluster, type Cluster } from '../cluster/cluster';
 import { waitForRun } from '../cluster/e2e-run';
@@ -136,4 +138,24 @@ describe('distributed Almanac (e2e)', () => {
     expect(run.status).toBe('completed');
     expect(run.computations.MarketStats.status).toBe('skipped');
   }, 120_000);
+
+  it("publishes what was committed but never published: a restarted planner's outbox relay starts the run", async () => {
+    const { apiUrl, env } = cluster!;
+    // a producer that died between its commit and its publish: RunRequested and its outbox row
+    // are in Spanner, nothing is on Pub/Sub
+    const spanner = new Spanner({ projectId: env.GOOGLE_CLOUD_PROJECT });
+    const store = createSpannerEventStore(
+      spanner.instance(env.SPANNER_INSTANCE).database(env.SPANNER_DATABASE),
+    );
+    const runId = `outbox-relay-${Date.now()}`;
+    await store.append(`run-${runId}`, [
+      runRequestedEvent(runId, new Date(), { date: DATE, targets: ['MarketStats'] }, 'api'),
+    ]);
+    await store.close();
+    await spanner.close();
+    // only the relay publishes it: at the planner's start (and every 30 s)
+    await cluster!.start('planner');
+    const run = await waitForRun(apiUrl, runId, 90_000);
+    expect(run.status).toBe('completed');
+  }, 180_000);
 });
