@@ -1,5 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import * as path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { serveEmbedded, type ServedApi } from '@almanac/embedded';
@@ -12,6 +14,7 @@ import { computation, D, D_1, Fixture, STANDARD_FILES, statuses } from '../embed
  */
 
 const ARTIFACTS = path.resolve(__dirname, '..', 'artifacts');
+const REBOUND_HOST = 'rebound.test';
 const STEP_MS = 120_000;
 
 /** The system Chromium; this test never downloads a browser. */
@@ -41,6 +44,8 @@ function launchChromium(): Promise<Browser> {
       '--disable-component-update',
       '--no-first-run',
       '--disable-sync',
+      // DNS rebinding without a DNS server: this name resolves to the api's address
+      `--host-resolver-rules=MAP ${REBOUND_HOST} 127.0.0.1`,
     ],
   });
 }
@@ -98,6 +103,23 @@ function timelineTypes(page: Page): Promise<string[]> {
   return page
     .locator('[data-testid="timeline"] li[data-type]')
     .evaluateAll((items: Attrs) => items.map((i) => i.getAttribute('data-type') ?? ''));
+}
+
+/** Serves one HTML page on 127.0.0.1 at a port of its own: another origin than the api's. */
+async function pageServer(html: string): Promise<{ url: string; close(): Promise<void> }> {
+  const server: Server = createServer((_req, res) => {
+    res.setHeader('content-type', 'text/html; charset=utf-8');
+    res.end(`<!doctype html><html><body>${html}</body></html>`);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
 }
 
 function text(page: Page, selector: string): Promise<string> {
@@ -346,6 +368,53 @@ describe('status page in headless Chromium', () => {
       expect(new URL(page.url()).searchParams.get('date')).toBe(D_1);
       // the page ran without script errors or content-security-policy violations
       expect(pageErrors).toEqual([]);
+    },
+    STEP_MS,
+  );
+
+  it(
+    'a page of another site, or of a name rebound to 127.0.0.1, cannot request a run nor read the api',
+    async () => {
+      // given a page on another origin with a form posting to POST /runs, and the log's size
+      const api = served!.url;
+      const site = await pageServer(
+        `<form method="post" action="${api}/runs"><input name="date" value="${D}">` +
+          '<button>go</button></form>',
+      );
+      const before = (await served!.engine.store.readAll()).length;
+      const evil = await browser!.newPage();
+      try {
+        await evil.goto(site.url);
+        // when the form is submitted, then the api refuses the foreign origin
+        const [formPost] = await Promise.all([
+          evil.waitForResponse((r) => r.url() === `${api}/runs`),
+          evil.locator('button').click(),
+        ]);
+        expect(formPost.status()).toBe(403);
+        expect((await formPost.request().allHeaders()).origin).toBe(site.url.replace(/\/$/, ''));
+        // when it sends a text/plain body with fetch (no preflight), then it is refused too
+        await evil.goto(site.url);
+        const [fetched] = await Promise.all([
+          evil.waitForResponse((r) => r.url() === `${api}/runs`),
+          evil.evaluate(
+            ([url, date]) =>
+              fetch(url, { method: 'POST', mode: 'no-cors', body: JSON.stringify({ date }) }).then(
+                () => 'sent',
+              ),
+            [`${api}/runs`, D],
+          ),
+        ]);
+        expect(fetched.status()).toBe(403);
+        // when the api is opened under a name that resolves to 127.0.0.1, then it answers 421
+        const rebound = await evil.goto(`${api.replace('127.0.0.1', REBOUND_HOST)}/status`);
+        expect(rebound?.status()).toBe(421);
+        await expect(evil.locator('body').innerText()).resolves.toContain('ALMANAC_ALLOWED_HOSTS');
+        // and nothing was appended to the log
+        expect((await served!.engine.store.readAll()).length).toBe(before);
+      } finally {
+        await evil.close();
+        await site.close();
+      }
     },
     STEP_MS,
   );

@@ -64,6 +64,25 @@ describe('almanac CLI over a project folder', () => {
     expect(r.stderr).toContain('--date "2026-02-30" is not a date as YYYY-MM-DD');
   });
 
+  it('serve --allowed-origin with a path is refused naming the entry, before anything listens', async () => {
+    const r = await cli([
+      'serve',
+      '--port',
+      '0',
+      '--allowed-host',
+      'almanac.test',
+      '--allowed-origin',
+      'https://dash.example.com/app',
+      '--project',
+      f.dir,
+    ]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(
+      'almanac serve: --allowed-origin "https://dash.example.com/app" is not an origin',
+    );
+    expect(r.stdout).not.toContain('listening');
+  });
+
   it('a run exits 0, a run with a failing entity exits 1, and status --json prints the statuses', async () => {
     f.loadNewCode();
     const ok = await cli(['run', '--date', D, '--project', f.dir]);

@@ -373,13 +373,21 @@ const commands: Record<string, Command> = {
   serve: {
     summary: 'serve the api and the status page, with the services running runs in this process',
     usage: [
-      'almanac serve [--host 127.0.0.1] [--port 8080]',
+      'almanac serve [--host 127.0.0.1] [--port 8080] [--allowed-host NAME]... [--allowed-origin ORIGIN]...',
       '',
       '  /status the status page, /docs the OpenAPI document, /health, /metrics',
       '  auth: ALMANAC_API_TOKENS="name:operator:<token>,name:viewer:<token>" (or api.auth in',
       '  almanac.config.ts); without any, the api listens on loopback only',
+      '  --allowed-host: a name the api is reached as besides localhost, 127.0.0.1, [::1]',
+      '  (also ALMANAC_ALLOWED_HOSTS); --allowed-origin: an origin whose pages may call the api',
+      '  (CORS; also ALMANAC_ALLOWED_ORIGINS). Both comma-separated in the environment.',
     ].join('\n'),
-    options: { host: { type: 'string' }, port: { type: 'string' } },
+    options: {
+      host: { type: 'string' },
+      port: { type: 'string' },
+      'allowed-host': { type: 'string', multiple: true },
+      'allowed-origin': { type: 'string', multiple: true },
+    },
     async run(v) {
       const { root, config } = project(v);
       const port = v.port !== undefined ? Number(v.port) : 8080;
@@ -392,6 +400,8 @@ const commands: Record<string, Command> = {
         config,
         host: typeof v.host === 'string' ? v.host : '127.0.0.1',
         port,
+        allowedHosts: v['allowed-host'] as string[] | undefined,
+        allowedOrigins: v['allowed-origin'] as string[] | undefined,
       });
       out(`almanac api listening on ${served.url}`);
       out(

@@ -5,6 +5,8 @@ import {
   type INestApplication,
 } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
+import type { IncomingMessage } from 'node:http';
+import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import type { ServiceHandle } from '@almanac/platform';
 import { hostService } from '@almanac/platform';
@@ -21,6 +23,15 @@ import {
 import { authProviders } from './auth/auth.guard';
 import { assertSafeBind, type Authenticator } from './auth/authenticator';
 import { MetricsRegistry } from './metrics';
+import {
+  bodyErrorMiddleware,
+  browserSafetyMiddleware,
+} from './browser-safety/browser-safety.middleware';
+import {
+  browserSafetyPolicy,
+  isJsonContentType,
+  type BrowserSafetySettings,
+} from './browser-safety/browser-safety.policy';
 
 interface JsonResponse {
   status(code: number): JsonResponse;
@@ -61,20 +72,29 @@ interface TimedResponse {
 /**
  * Hosts the api: every endpoint of api.controllers.ts behind the auth guard, /health, /metrics,
  * the OpenAPI document at /docs (Swagger UI served from the installed package, no CDN) and the
- * status page at /status. Refuses a non-loopback address when auth is disabled.
+ * status page at /status. Refuses a non-loopback address when auth is disabled. Before any route,
+ * the browser-safety checks (Host, Origin, CORS, JSON bodies only); bodies are parsed as JSON only.
  */
 export async function hostApi(opts: {
   handle: ServiceHandle;
   queries: AlmanacQueries;
   authenticator: Authenticator;
+  browserSafety: BrowserSafetySettings;
   host: string;
   port: number;
 }): Promise<INestApplication> {
   assertSafeBind(opts.host, opts.authenticator.enabled);
   const metrics = new MetricsRegistry();
+  const safety = browserSafetyPolicy({
+    listenHost: opts.host,
+    authEnabled: opts.authenticator.enabled,
+    settings: opts.browserSafety,
+  });
   return hostService(opts.handle, {
     host: opts.host,
     port: opts.port,
+    // no urlencoded parser: a form post must never become a request body
+    bodyParser: false,
     controllers: API_CONTROLLERS,
     providers: [
       { provide: QUERIES, useValue: opts.queries },
@@ -96,6 +116,14 @@ export async function hostApi(opts: {
         });
         next();
       });
+      app.use(browserSafetyMiddleware(safety));
+      (app as NestExpressApplication).useBodyParser('json', {
+        type: (req: IncomingMessage) => {
+          const type = req.headers['content-type'];
+          return isJsonContentType(Array.isArray(type) ? type[0] : type);
+        },
+      });
+      app.use(bodyErrorMiddleware());
       const document = SwaggerModule.createDocument(
         app,
         new DocumentBuilder()

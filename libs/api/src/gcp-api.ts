@@ -4,6 +4,7 @@ import { hostApi } from './api-app';
 import { AlmanacQueries } from './api-queries';
 import { apiProjections } from './api-projections';
 import { resolveAuth } from './auth/auth-config';
+import { resolveBrowserSafety } from './browser-safety/browser-safety.policy';
 import {
   runGcpService,
   type GcpProfile,
@@ -42,6 +43,7 @@ async function hostGcpApi(
     maxStalenessMs: 1_000,
   });
   const authenticator = resolveAuth({ settings: profile.config.api?.auth, env });
+  const browserSafety = resolveBrowserSafety({ env });
   try {
     return await hostApi({
       handle: {
@@ -55,6 +57,7 @@ async function hostGcpApi(
       },
       queries,
       authenticator,
+      browserSafety,
       host: serviceEnv.HOST,
       port: serviceEnv.PORT,
     });

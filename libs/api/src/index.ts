@@ -7,3 +7,8 @@ export * from './queries';
 export * from './gcp-api';
 export * from './auth/authenticator';
 export * from './auth/auth-config';
+export {
+  BrowserSafetyConfigError,
+  resolveBrowserSafety,
+  type BrowserSafetySettings,
+} from './browser-safety/browser-safety.policy';

@@ -6,6 +6,7 @@ import { hostApi } from '@almanac/api';
 import { AlmanacQueries } from '@almanac/api';
 import { apiProjections } from '@almanac/api';
 import { resolveAuth } from '@almanac/api';
+import { resolveBrowserSafety } from '@almanac/api';
 
 export interface ServeOptions {
   root: string;
@@ -14,8 +15,15 @@ export interface ServeOptions {
   host?: string;
   /** 0: any free port */
   port?: number;
-  /** where ALMANAC_API_TOKENS and the OIDC settings are read (default: process.env) */
+  /**
+   * where ALMANAC_API_TOKENS, the OIDC settings, ALMANAC_ALLOWED_HOSTS and ALMANAC_ALLOWED_ORIGINS
+   * are read (default: process.env)
+   */
   env?: NodeJS.ProcessEnv;
+  /** names the api may be reached as besides loopback ones (added to ALMANAC_ALLOWED_HOSTS) */
+  allowedHosts?: string[];
+  /** origins whose pages may call the api, with CORS (added to ALMANAC_ALLOWED_ORIGINS) */
+  allowedOrigins?: string[];
   engine?: Omit<EngineOptions, 'root' | 'config'>;
 }
 
@@ -61,9 +69,12 @@ export function embeddedQueries(
  * comes from checkpointed projections of the SQLite log.
  */
 export async function serveEmbedded(opts: ServeOptions): Promise<ServedApi> {
-  const authenticator = resolveAuth({
-    settings: opts.config.api?.auth,
-    env: opts.env ?? process.env,
+  const env = opts.env ?? process.env;
+  const authenticator = resolveAuth({ settings: opts.config.api?.auth, env });
+  const browserSafety = resolveBrowserSafety({
+    env,
+    allowedHosts: opts.allowedHosts,
+    allowedOrigins: opts.allowedOrigins,
   });
   const engine = await EmbeddedEngine.open({
     root: opts.root,
@@ -88,6 +99,7 @@ export async function serveEmbedded(opts: ServeOptions): Promise<ServedApi> {
       handle,
       queries,
       authenticator,
+      browserSafety,
       host: opts.host ?? '127.0.0.1',
       port: opts.port ?? 0,
     });

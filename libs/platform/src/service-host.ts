@@ -63,6 +63,8 @@ export async function hostService(
     providers?: Provider[];
     /** runs before listen: middleware, OpenAPI, checks of the address */
     configure?: (app: INestApplication) => void | Promise<void>;
+    /** false: no JSON and urlencoded parsers from Nest (configure registers its own) */
+    bodyParser?: boolean;
   },
 ): Promise<INestApplication> {
   @Module({
@@ -75,7 +77,10 @@ export async function hostService(
     ],
   })
   class ServiceModule {}
-  const app = await NestFactory.create(ServiceModule, { logger: ['error', 'warn'] });
+  const app = await NestFactory.create(ServiceModule, {
+    logger: ['error', 'warn'],
+    bodyParser: opts.bodyParser ?? true,
+  });
   app.enableShutdownHooks();
   await opts.configure?.(app);
   await app.listen(opts.port, opts.host);
