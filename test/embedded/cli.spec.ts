@@ -51,6 +51,62 @@ describe('almanac CLI over a project folder', () => {
     );
   });
 
+  it('run --help says what --force and --force-upstream re-run', async () => {
+    const r = await cli(['run', '--help']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('[--force | --force-upstream]');
+    expect(r.stdout).toMatch(
+      /--force +re-run the named computations \(every computation without --computation\)/,
+    );
+    expect(r.stdout).toMatch(
+      /--force-upstream +re-run the named computations and every computation they depend on/,
+    );
+  });
+
+  it('run --force re-runs the named computation only, --force-upstream its dependencies too; analyze predicts the same', async () => {
+    f.loadNewCode();
+    expect((await cli(['run', '--date', D, '--project', f.dir])).code).toBe(0);
+    type Run = { forceUpstream: boolean; computations: Record<string, { status: string }> };
+    const run = async (...flags: string[]) => {
+      const r = await cli([
+        'run',
+        '--date',
+        D,
+        '-c',
+        'UserBand',
+        ...flags,
+        '--json',
+        '--project',
+        f.dir,
+      ]);
+      expect(r.code).toBe(0);
+      const view = JSON.parse(r.stdout) as Run;
+      return Object.fromEntries(Object.entries(view.computations).map(([n, c]) => [n, c.status]));
+    };
+    const analyze = async (...flags: string[]) => {
+      const r = await cli([
+        'analyze',
+        '--date',
+        D,
+        '-c',
+        'UserBand',
+        ...flags,
+        '--json',
+        '--project',
+        f.dir,
+      ]);
+      const rows = JSON.parse(r.stdout) as Array<{ computation: string; prediction: string }>;
+      return Object.fromEntries(rows.map((row) => [row.computation, row.prediction]));
+    };
+    expect(await analyze('--force')).toEqual({ OrderTotals: 'skip', UserBand: 'run' });
+    expect(await run('--force')).toEqual({ OrderTotals: 'skipped', UserBand: 'completed' });
+    expect(await analyze('--force-upstream')).toEqual({ OrderTotals: 'run', UserBand: 'run' });
+    expect(await run('--force-upstream')).toEqual({
+      OrderTotals: 'completed',
+      UserBand: 'completed',
+    });
+  });
+
   it('an unknown option exits 2 naming it', async () => {
     const r = await cli(['run', '--date', D, '--bogus', '--project', f.dir]);
     expect(r.code).toBe(2);

@@ -138,15 +138,17 @@ function auditLines(node: AuditNode, indent = ''): string[] {
 
 async function runCommand(values: Record<string, unknown>, date: string): Promise<number> {
   return withEngine(values, async (engine) => {
+    const forceUpstream = Boolean(values['force-upstream']);
     if (!values.json)
       err(
-        `running ${date}${values.force ? ' (forced)' : ''}${values['dry-run'] ? ' (dry run)' : ''} ...`,
+        `running ${date}${forceUpstream ? ' (forced with their dependencies)' : values.force ? ' (forced)' : ''}${values['dry-run'] ? ' (dry run)' : ''} ...`,
       );
     const run = await engine.run({
       date,
       targets: (values.computation as string[] | undefined) ?? [],
       entityIds: (values.entity as string[] | undefined) ?? [],
       force: Boolean(values.force),
+      forceUpstream,
       dryRun: Boolean(values['dry-run']),
     });
     if (values.json) out(JSON.stringify(run, null, 2));
@@ -212,16 +214,28 @@ function positiveInt(v: unknown, name: string): number {
   return n;
 }
 
+const FORCE_HELP = [
+  '  --force           re-run the named computations (every computation without --computation)',
+  '                    even if nothing changed; their dependencies still skip when unchanged',
+  '  --force-upstream  re-run the named computations and every computation they depend on',
+].join('\n');
+
 const commands: Record<string, Command> = {
   run: {
     summary: 'run the computations for a date, skipping what did not change',
-    usage:
-      'almanac run --date YYYY-MM-DD [--computation NAME]... [--entity ID]... [--force] [--dry-run] [--json] [--verbose]',
+    usage: [
+      'almanac run --date YYYY-MM-DD [--computation NAME]... [--entity ID]... [--force | --force-upstream] [--dry-run] [--json] [--verbose]',
+      '',
+      '  a run includes the dependencies of the named computations; they run only if something',
+      '  they depend on changed',
+      FORCE_HELP,
+    ].join('\n'),
     options: {
       date: { type: 'string' },
       computation: { type: 'string', multiple: true, short: 'c' },
       entity: { type: 'string', multiple: true, short: 'e' },
       force: { type: 'boolean' },
+      'force-upstream': { type: 'boolean' },
       'dry-run': { type: 'boolean' },
       verbose: { type: 'boolean', short: 'v' },
       quiet: { type: 'boolean', short: 'q' },
@@ -230,16 +244,24 @@ const commands: Record<string, Command> = {
   },
   analyze: {
     summary: 'say what a run would run, skip, block or find impossible, without running',
-    usage: 'almanac analyze --date YYYY-MM-DD [--computation NAME]... [--force] [--json]',
+    usage: [
+      'almanac analyze --date YYYY-MM-DD [--computation NAME]... [--force | --force-upstream] [--json]',
+      '',
+      FORCE_HELP,
+    ].join('\n'),
     options: {
       date: { type: 'string' },
       computation: { type: 'string', multiple: true, short: 'c' },
       force: { type: 'boolean' },
+      'force-upstream': { type: 'boolean' },
     },
     async run(v) {
       const date = requireDate(v);
       return withQueries(v, async (q) => {
-        const rows = await q.analyze(date, (v.computation as string[]) ?? [], Boolean(v.force));
+        const rows = await q.analyze(date, (v.computation as string[]) ?? [], {
+          force: Boolean(v.force),
+          forceUpstream: Boolean(v['force-upstream']),
+        });
         if (v.json) out(JSON.stringify(rows, null, 2));
         else
           out(

@@ -1,6 +1,11 @@
 import { streams, type HashParts, type Reason } from '@almanac/contracts';
 import { blockedBy, evaluateComputation, type RequiredInput } from '@almanac/domain/executor';
-import { diffHashParts, previousDate, selectComputations } from '@almanac/kernel';
+import {
+  diffHashParts,
+  forcedComputations,
+  previousDate,
+  selectComputations,
+} from '@almanac/kernel';
 import {
   decisionProjection,
   hashIndexProjection,
@@ -136,6 +141,12 @@ export function explain(views: Views, computation: string, date: string): Explai
   return { computation, date, decision, previous, changedParts, changedFiles, hashParts };
 }
 
+/** --force (the targets re-run) and --force-upstream (their dependencies too) */
+export interface ForceOptions {
+  force: boolean;
+  forceUpstream: boolean;
+}
+
 export type Prediction = 'run' | 'skip' | 'blocked' | 'impossible' | 'maybe';
 
 export interface AnalyzeRow {
@@ -156,9 +167,10 @@ export async function analyze(
   views: Views,
   date: string,
   targets: string[] = [],
-  force = false,
+  force: ForceOptions = { force: false, forceUpstream: false },
 ): Promise<AnalyzeRow[]> {
   const names = selectComputations(project.manifest, targets);
+  const forced = new Set(forcedComputations(names, targets, force));
   const predicted = new Map<string, Prediction>();
   const rows: AnalyzeRow[] = [];
   let entitySet: Promise<RequiredInput> | null = null;
@@ -201,7 +213,7 @@ export async function analyze(
       computation: name,
       codeHash: planned.codeHash,
       epoch: config.epoch,
-      force,
+      force: forced.has(name),
       scopedEntityIds: null,
       dependencies: deps,
       inputs,
