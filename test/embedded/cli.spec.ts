@@ -1,5 +1,7 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { main } from '../../apps/cli/src/main';
-import { computation, D, Fixture } from './fixture';
+import { computation, D, Fixture, STANDARD_CONFIG, STANDARD_DATA } from './fixture';
 
 /** Runs the CLI in-process and captures what it writes. */
 async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -150,6 +152,61 @@ describe('almanac CLI over a project folder', () => {
       failedEntities: ['u3'],
       entities: 5,
     });
+  });
+
+  it('start --json on a fresh project generates the sample data and prints one JSON document, the run', async () => {
+    // a sample-data module that writes the standard tables
+    fs.writeFileSync(
+      path.join(f.dir, 'sample.js'),
+      `const { DuckDBInstance } = require(${JSON.stringify(require.resolve('@duckdb/node-api'))});
+exports.generateSampleData = async ({ path }) => {
+  const db = await DuckDBInstance.create(path);
+  const c = await db.connect();
+  for (const s of ${JSON.stringify(STANDARD_DATA)}) await c.run(s);
+  c.closeSync();
+  db.closeSync();
+  return { tables: { users: 5, orders: 6 } };
+};
+`,
+    );
+    f.writeConfigFile({
+      ...STANDARD_CONFIG,
+      sample: { module: 'sample.js', date: D, users: 5, days: 2 },
+    });
+    fs.rmSync(f.warehousePath);
+    f.loadNewCode();
+    const r = await cli(['start', '--json', '--project', f.dir]);
+    expect(r.code).toBe(0);
+    const run = JSON.parse(r.stdout) as { date: string; status: string };
+    expect(run).toMatchObject({ date: D, status: 'completed' });
+    expect(fs.existsSync(f.warehousePath)).toBe(true);
+  });
+
+  it('status names the first five failed entities with their errors, and how many more failed', async () => {
+    await f.sql(
+      `INSERT INTO users VALUES ('u6','2026-01-01'),('u7','2026-01-01'),('u8','2026-01-01')`,
+    );
+    f.write(
+      'broken.ts',
+      computation({
+        className: 'Broken',
+        config: { name: 'Broken', type: 'per-entity' },
+        body: "    if (ctx.entityId !== 'u8') throw new Error(`${ctx.entityId} is broken`);\n    return {};",
+      }),
+    );
+    f.loadNewCode();
+    expect((await cli(['run', '--date', D, '--project', f.dir])).code).toBe(1);
+    const r = await cli(['status', '--project', f.dir]);
+    expect(r.stdout).toMatch(
+      /^Broken +\d+ +per-entity +failed +\S+ +7 of 8 entities failed: u1 \(u1 is broken\), u2 \(u2 is broken\), u3 \(u3 is broken\), u4 \(u4 is broken\), u5 \(u5 is broken\) and 2 more$/m,
+    );
+    const rows = JSON.parse((await cli(['status', '--json', '--project', f.dir])).stdout) as Array<{
+      computation: string;
+      failures: Array<{ entityId: string; message: string }>;
+    }>;
+    expect(rows.find((row) => row.computation === 'Broken')!.failures).toEqual(
+      ['u1', 'u2', 'u3', 'u4', 'u5'].map((id) => ({ entityId: id, message: `${id} is broken` })),
+    );
   });
 
   it('replay, audit, projections verify|rebuild and status --as-of answer from the log', async () => {

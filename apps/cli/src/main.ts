@@ -161,7 +161,14 @@ async function runCommand(values: Record<string, unknown>, date: string): Promis
   });
 }
 
-async function sampleData(values: Record<string, unknown>): Promise<number> {
+/**
+ * Generates the sample warehouse. The summary goes to stdout (JSON with --json), unless `start`
+ * asks for it on stderr: `start --json` prints one JSON document, the run's.
+ */
+async function sampleData(
+  values: Record<string, unknown>,
+  summaryTo: 'stdout' | 'stderr' = 'stdout',
+): Promise<number> {
   const { root, config } = project(values);
   const sample = config.sample;
   if (!sample)
@@ -196,7 +203,13 @@ async function sampleData(values: Record<string, unknown>): Promise<number> {
       : (d, t) => process.stderr.isTTY && process.stderr.write(`\r  ${d}/${t} steps`),
   });
   if (process.stderr.isTTY && !values.json) process.stderr.write('\n');
-  if (values.json) out(JSON.stringify({ path, ...summary }, null, 2));
+  if (summaryTo === 'stderr')
+    err(
+      `generated sample data into ${path}: ${Object.entries(summary.tables)
+        .map(([t, n]) => `${t} ${n} rows`)
+        .join(', ')}`,
+    );
+  else if (values.json) out(JSON.stringify({ path, ...summary }, null, 2));
   else
     out(
       `${table(
@@ -300,7 +313,7 @@ const commands: Record<string, Command> = {
                 r.status,
                 r.runId ?? '',
                 r.resultHash?.slice(0, 12) ?? '',
-                describeReason(r.reason),
+                describeReason(r.reason, r.failures),
               ]),
             ),
           );
@@ -487,7 +500,7 @@ const commands: Record<string, Command> = {
       'end-date': { type: 'string' },
       seed: { type: 'string' },
     },
-    run: sampleData,
+    run: (v) => sampleData(v),
   },
   'event-schemas': {
     summary:
@@ -501,13 +514,18 @@ const commands: Record<string, Command> = {
   },
   start: {
     summary: 'generate the sample data if missing, then run every computation for the sample date',
-    usage: 'almanac start [--force] [--json]',
+    usage: [
+      'almanac start [--force] [--json]',
+      '',
+      '  --json  prints one JSON document, the run as `almanac run --json` prints it (a summary of',
+      '          the sample data it generated goes to stderr)',
+    ].join('\n'),
     options: { force: { type: 'boolean' }, verbose: { type: 'boolean', short: 'v' } },
     async run(v) {
       const { root, config } = project(v);
       if (!config.sample) throw new UsageError('almanac.config.ts has no "sample" section');
       if (!existsSync(projectPaths(root, config).warehouse)) {
-        const code = await sampleData(v);
+        const code = await sampleData(v, v.json ? 'stderr' : 'stdout');
         if (code !== 0) return code;
       }
       return runCommand(v, config.sample.date);

@@ -1,4 +1,4 @@
-import { streams, type HashParts, type Reason } from '@almanac/contracts';
+import { streams, type EntityFailure, type HashParts, type Reason } from '@almanac/contracts';
 import { blockedBy, evaluateComputation, type RequiredInput } from '@almanac/domain/executor';
 import {
   diffHashParts,
@@ -51,6 +51,18 @@ export interface StatusRow {
   resultHash: string | null;
   entities: number | null;
   failedEntities: string[];
+  /** the first failed entities (by id, at most FAILURES_NAMED) with their error */
+  failures: EntityFailure[];
+}
+
+/** How many failed entities a status names. */
+export const FAILURES_NAMED = 5;
+
+/** The first `n` failures by entity id (ids sort by code unit, as everywhere else). */
+function firstFailures(failures: EntityFailure[], n = FAILURES_NAMED): EntityFailure[] {
+  return [...failures]
+    .sort((a, b) => (a.entityId < b.entityId ? -1 : a.entityId > b.entityId ? 1 : 0))
+    .slice(0, n);
 }
 
 /**
@@ -93,6 +105,7 @@ export function statusRows(project: LoadedProject, views: Views, date: string): 
         resultHash: latest?.resultHash ?? null,
         entities: latest ? latest.entities.total : null,
         failedEntities: latest?.failedEntities.map((f) => f.entityId) ?? [],
+        failures: firstFailures(latest?.failedEntities ?? []),
       };
     });
 }
@@ -246,7 +259,11 @@ export async function analyze(
   return rows;
 }
 
-export function describeReason(reason: Reason | null): string {
+/**
+ * One line saying why. For entity failures, `failures` (the first ones) are named with their
+ * error: "7 of 8 entities failed: u1 (boom), ... and 2 more".
+ */
+export function describeReason(reason: Reason | null, failures: EntityFailure[] = []): string {
   if (!reason) return '';
   switch (reason.code) {
     case 'unchanged':
@@ -263,8 +280,13 @@ export function describeReason(reason: Reason | null): string {
       return `blocked by ${reason.dependencies.map((d) => `${d.name} (${d.status})`).join(', ')}`;
     case 'mandatory-table-empty':
       return `mandatory table "${reason.table}" empty for ${reason.window.from}..${reason.window.to}`;
-    case 'entity-failures':
-      return `${reason.failed} of ${reason.total} entities failed`;
+    case 'entity-failures': {
+      const head = `${reason.failed} of ${reason.total} entities failed`;
+      const named = firstFailures(failures);
+      if (named.length === 0) return head;
+      const more = reason.failed - named.length;
+      return `${head}: ${named.map((f) => `${f.entityId} (${f.message.split('\n')[0]})`).join(', ')}${more > 0 ? ` and ${more} more` : ''}`;
+    }
     case 'circuit-open':
     case 'timeout':
     case 'error':
