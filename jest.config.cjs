@@ -11,6 +11,8 @@ const moduleNameMapper = Object.fromEntries(
 
 const transform = {
   '^.+\\.ts$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.base.json', diagnostics: false }],
+  // computations written in JavaScript, CommonJS or ES modules (load-computations.ts)
+  '^.+\\.[cm]?js$': '<rootDir>/scripts/jest-js-transform.cjs',
 };
 
 module.exports = {

@@ -443,4 +443,27 @@ describe('the api (embedded profile, `almanac serve`)', () => {
       expect((await call('GET', '/metrics', { token: null })).status).toBe(401);
     });
   });
+
+  // last: these runs change what the tests above read
+  it('POST /runs and /analyze: force re-runs the targets only, forceUpstream their dependencies too', async () => {
+    const predict = async (body: Record<string, unknown>) => {
+      const r = await call<{ computations: Array<{ computation: string; prediction: string }> }>(
+        'POST',
+        '/analyze',
+        { body: { date: D, targets: ['UserBand'], ...body } },
+      );
+      return Object.fromEntries(r.body.computations.map((c) => [c.computation, c.prediction]));
+    };
+    expect(await predict({ force: true })).toEqual({ OrderTotals: 'skip', UserBand: 'run' });
+    expect(await predict({ forceUpstream: true })).toEqual({ OrderTotals: 'run', UserBand: 'run' });
+    const run = async (body: Record<string, unknown>) =>
+      (await call<Record<string, any>>('GET', `/runs/${await requestRun(body)}`)).body;
+    const targetOnly = await run({ date: D, targets: ['UserBand'], force: true });
+    expect(targetOnly.computations.OrderTotals.status).toBe('skipped');
+    expect(targetOnly.computations.UserBand.reason.code).toBe('forced');
+    const upstream = await run({ date: D, targets: ['UserBand'], forceUpstream: true });
+    expect(upstream).toMatchObject({ force: false, forceUpstream: true });
+    expect(upstream.computations.OrderTotals.reason.code).toBe('forced');
+    expect(upstream.computations.UserBand.reason.code).toBe('forced');
+  });
 });

@@ -1,5 +1,7 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { main } from '../../apps/cli/src/main';
-import { computation, D, Fixture } from './fixture';
+import { computation, D, Fixture, STANDARD_CONFIG, STANDARD_DATA } from './fixture';
 
 /** Runs the CLI in-process and captures what it writes. */
 async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
@@ -49,6 +51,62 @@ describe('almanac CLI over a project folder', () => {
     expect(r.stdout).toContain(
       'exit codes: 0 ok, 1 a computation failed or the run was rejected, 2 bad usage',
     );
+  });
+
+  it('run --help says what --force and --force-upstream re-run', async () => {
+    const r = await cli(['run', '--help']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('[--force | --force-upstream]');
+    expect(r.stdout).toMatch(
+      /--force +re-run the named computations \(every computation without --computation\)/,
+    );
+    expect(r.stdout).toMatch(
+      /--force-upstream +re-run the named computations and every computation they depend on/,
+    );
+  });
+
+  it('run --force re-runs the named computation only, --force-upstream its dependencies too; analyze predicts the same', async () => {
+    f.loadNewCode();
+    expect((await cli(['run', '--date', D, '--project', f.dir])).code).toBe(0);
+    type Run = { forceUpstream: boolean; computations: Record<string, { status: string }> };
+    const run = async (...flags: string[]) => {
+      const r = await cli([
+        'run',
+        '--date',
+        D,
+        '-c',
+        'UserBand',
+        ...flags,
+        '--json',
+        '--project',
+        f.dir,
+      ]);
+      expect(r.code).toBe(0);
+      const view = JSON.parse(r.stdout) as Run;
+      return Object.fromEntries(Object.entries(view.computations).map(([n, c]) => [n, c.status]));
+    };
+    const analyze = async (...flags: string[]) => {
+      const r = await cli([
+        'analyze',
+        '--date',
+        D,
+        '-c',
+        'UserBand',
+        ...flags,
+        '--json',
+        '--project',
+        f.dir,
+      ]);
+      const rows = JSON.parse(r.stdout) as Array<{ computation: string; prediction: string }>;
+      return Object.fromEntries(rows.map((row) => [row.computation, row.prediction]));
+    };
+    expect(await analyze('--force')).toEqual({ OrderTotals: 'skip', UserBand: 'run' });
+    expect(await run('--force')).toEqual({ OrderTotals: 'skipped', UserBand: 'completed' });
+    expect(await analyze('--force-upstream')).toEqual({ OrderTotals: 'run', UserBand: 'run' });
+    expect(await run('--force-upstream')).toEqual({
+      OrderTotals: 'completed',
+      UserBand: 'completed',
+    });
   });
 
   it('an unknown option exits 2 naming it', async () => {
@@ -113,6 +171,61 @@ describe('almanac CLI over a project folder', () => {
       failedEntities: ['u3'],
       entities: 5,
     });
+  });
+
+  it('start --json on a fresh project generates the sample data and prints one JSON document, the run', async () => {
+    // a sample-data module that writes the standard tables
+    fs.writeFileSync(
+      path.join(f.dir, 'sample.js'),
+      `const { DuckDBInstance } = require(${JSON.stringify(require.resolve('@duckdb/node-api'))});
+exports.generateSampleData = async ({ path }) => {
+  const db = await DuckDBInstance.create(path);
+  const c = await db.connect();
+  for (const s of ${JSON.stringify(STANDARD_DATA)}) await c.run(s);
+  c.closeSync();
+  db.closeSync();
+  return { tables: { users: 5, orders: 6 } };
+};
+`,
+    );
+    f.writeConfigFile({
+      ...STANDARD_CONFIG,
+      sample: { module: 'sample.js', date: D, users: 5, days: 2 },
+    });
+    fs.rmSync(f.warehousePath);
+    f.loadNewCode();
+    const r = await cli(['start', '--json', '--project', f.dir]);
+    expect(r.code).toBe(0);
+    const run = JSON.parse(r.stdout) as { date: string; status: string };
+    expect(run).toMatchObject({ date: D, status: 'completed' });
+    expect(fs.existsSync(f.warehousePath)).toBe(true);
+  });
+
+  it('status names the first five failed entities with their errors, and how many more failed', async () => {
+    await f.sql(
+      `INSERT INTO users VALUES ('u6','2026-01-01'),('u7','2026-01-01'),('u8','2026-01-01')`,
+    );
+    f.write(
+      'broken.ts',
+      computation({
+        className: 'Broken',
+        config: { name: 'Broken', type: 'per-entity' },
+        body: "    if (ctx.entityId !== 'u8') throw new Error(`${ctx.entityId} is broken`);\n    return {};",
+      }),
+    );
+    f.loadNewCode();
+    expect((await cli(['run', '--date', D, '--project', f.dir])).code).toBe(1);
+    const r = await cli(['status', '--project', f.dir]);
+    expect(r.stdout).toMatch(
+      /^Broken +\d+ +per-entity +failed +\S+ +7 of 8 entities failed: u1 \(u1 is broken\), u2 \(u2 is broken\), u3 \(u3 is broken\), u4 \(u4 is broken\), u5 \(u5 is broken\) and 2 more$/m,
+    );
+    const rows = JSON.parse((await cli(['status', '--json', '--project', f.dir])).stdout) as Array<{
+      computation: string;
+      failures: Array<{ entityId: string; message: string }>;
+    }>;
+    expect(rows.find((row) => row.computation === 'Broken')!.failures).toEqual(
+      ['u1', 'u2', 'u3', 'u4', 'u5'].map((id) => ({ entityId: id, message: `${id} is broken` })),
+    );
   });
 
   it('replay, audit, projections verify|rebuild and status --as-of answer from the log', async () => {

@@ -103,7 +103,7 @@ export const STANDARD_FILES: Record<string, string> = {
  * Five users who signed up on 2026-01-01. Orders: u1 10 (D-1) + 20 (D); u2 5 (D); u3 7 (D-1);
  * u4 1 + 2 (D); u5 none. Order ids make single rows easy to update.
  */
-const STANDARD_DATA = [
+export const STANDARD_DATA = [
   `CREATE TABLE users (user_id VARCHAR, signup_date DATE)`,
   `INSERT INTO users VALUES ('u1','2026-01-01'),('u2','2026-01-01'),('u3','2026-01-01'),('u4','2026-01-01'),('u5','2026-01-01')`,
   `CREATE TABLE orders (order_id INTEGER, user_id VARCHAR, order_date DATE, amount DOUBLE)`,

@@ -201,6 +201,24 @@ describe('embedded engine: skipping what did not change', () => {
     expect(forced.computations.OrderTotals.processed).toBe(5);
     expect(statuses(await f.run({ date: D }))).toEqual(ALL_SKIPPED);
   });
+
+  // the seed's --force re-runs the named computations only
+  it('force re-runs the targets only; their dependencies run only if something changed', async () => {
+    await f.run({ date: D });
+    const forced = await f.run({ date: D, targets: ['UserBand'], force: true });
+    expect(statuses(forced)).toEqual({ OrderTotals: 'skipped', UserBand: 'completed' });
+    expect(reasonCodes(forced)).toEqual({ OrderTotals: 'unchanged', UserBand: 'forced' });
+    expect(forced.computations.OrderTotals.forced).toBe(false);
+    expect(forced.computations.UserBand.forced).toBe(true);
+  });
+
+  it('forceUpstream re-runs the targets and every computation they depend on', async () => {
+    await f.run({ date: D });
+    const forced = await f.run({ date: D, targets: ['UserBand'], forceUpstream: true });
+    expect(forced.forceUpstream).toBe(true);
+    expect(reasonCodes(forced)).toEqual({ OrderTotals: 'forced', UserBand: 'forced' });
+    expect(forced.computations.OrderTotals.processed).toBe(5);
+  });
 });
 
 describe('embedded engine: new entities', () => {

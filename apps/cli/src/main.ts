@@ -138,15 +138,17 @@ function auditLines(node: AuditNode, indent = ''): string[] {
 
 async function runCommand(values: Record<string, unknown>, date: string): Promise<number> {
   return withEngine(values, async (engine) => {
+    const forceUpstream = Boolean(values['force-upstream']);
     if (!values.json)
       err(
-        `running ${date}${values.force ? ' (forced)' : ''}${values['dry-run'] ? ' (dry run)' : ''} ...`,
+        `running ${date}${forceUpstream ? ' (forced with their dependencies)' : values.force ? ' (forced)' : ''}${values['dry-run'] ? ' (dry run)' : ''} ...`,
       );
     const run = await engine.run({
       date,
       targets: (values.computation as string[] | undefined) ?? [],
       entityIds: (values.entity as string[] | undefined) ?? [],
       force: Boolean(values.force),
+      forceUpstream,
       dryRun: Boolean(values['dry-run']),
     });
     if (values.json) out(JSON.stringify(run, null, 2));
@@ -159,7 +161,14 @@ async function runCommand(values: Record<string, unknown>, date: string): Promis
   });
 }
 
-async function sampleData(values: Record<string, unknown>): Promise<number> {
+/**
+ * Generates the sample warehouse. The summary goes to stdout (JSON with --json), unless `start`
+ * asks for it on stderr: `start --json` prints one JSON document, the run's.
+ */
+async function sampleData(
+  values: Record<string, unknown>,
+  summaryTo: 'stdout' | 'stderr' = 'stdout',
+): Promise<number> {
   const { root, config } = project(values);
   const sample = config.sample;
   if (!sample)
@@ -194,7 +203,13 @@ async function sampleData(values: Record<string, unknown>): Promise<number> {
       : (d, t) => process.stderr.isTTY && process.stderr.write(`\r  ${d}/${t} steps`),
   });
   if (process.stderr.isTTY && !values.json) process.stderr.write('\n');
-  if (values.json) out(JSON.stringify({ path, ...summary }, null, 2));
+  if (summaryTo === 'stderr')
+    err(
+      `generated sample data into ${path}: ${Object.entries(summary.tables)
+        .map(([t, n]) => `${t} ${n} rows`)
+        .join(', ')}`,
+    );
+  else if (values.json) out(JSON.stringify({ path, ...summary }, null, 2));
   else
     out(
       `${table(
@@ -212,16 +227,28 @@ function positiveInt(v: unknown, name: string): number {
   return n;
 }
 
+const FORCE_HELP = [
+  '  --force           re-run the named computations (every computation without --computation)',
+  '                    even if nothing changed; their dependencies still skip when unchanged',
+  '  --force-upstream  re-run the named computations and every computation they depend on',
+].join('\n');
+
 const commands: Record<string, Command> = {
   run: {
     summary: 'run the computations for a date, skipping what did not change',
-    usage:
-      'almanac run --date YYYY-MM-DD [--computation NAME]... [--entity ID]... [--force] [--dry-run] [--json] [--verbose]',
+    usage: [
+      'almanac run --date YYYY-MM-DD [--computation NAME]... [--entity ID]... [--force | --force-upstream] [--dry-run] [--json] [--verbose]',
+      '',
+      '  a run includes the dependencies of the named computations; they run only if something',
+      '  they depend on changed',
+      FORCE_HELP,
+    ].join('\n'),
     options: {
       date: { type: 'string' },
       computation: { type: 'string', multiple: true, short: 'c' },
       entity: { type: 'string', multiple: true, short: 'e' },
       force: { type: 'boolean' },
+      'force-upstream': { type: 'boolean' },
       'dry-run': { type: 'boolean' },
       verbose: { type: 'boolean', short: 'v' },
       quiet: { type: 'boolean', short: 'q' },
@@ -230,16 +257,24 @@ const commands: Record<string, Command> = {
   },
   analyze: {
     summary: 'say what a run would run, skip, block or find impossible, without running',
-    usage: 'almanac analyze --date YYYY-MM-DD [--computation NAME]... [--force] [--json]',
+    usage: [
+      'almanac analyze --date YYYY-MM-DD [--computation NAME]... [--force | --force-upstream] [--json]',
+      '',
+      FORCE_HELP,
+    ].join('\n'),
     options: {
       date: { type: 'string' },
       computation: { type: 'string', multiple: true, short: 'c' },
       force: { type: 'boolean' },
+      'force-upstream': { type: 'boolean' },
     },
     async run(v) {
       const date = requireDate(v);
       return withQueries(v, async (q) => {
-        const rows = await q.analyze(date, (v.computation as string[]) ?? [], Boolean(v.force));
+        const rows = await q.analyze(date, (v.computation as string[]) ?? [], {
+          force: Boolean(v.force),
+          forceUpstream: Boolean(v['force-upstream']),
+        });
         if (v.json) out(JSON.stringify(rows, null, 2));
         else
           out(
@@ -278,7 +313,7 @@ const commands: Record<string, Command> = {
                 r.status,
                 r.runId ?? '',
                 r.resultHash?.slice(0, 12) ?? '',
-                describeReason(r.reason),
+                describeReason(r.reason, r.failures),
               ]),
             ),
           );
@@ -475,7 +510,7 @@ const commands: Record<string, Command> = {
       'end-date': { type: 'string' },
       seed: { type: 'string' },
     },
-    run: sampleData,
+    run: (v) => sampleData(v),
   },
   'event-schemas': {
     summary:
@@ -489,13 +524,18 @@ const commands: Record<string, Command> = {
   },
   start: {
     summary: 'generate the sample data if missing, then run every computation for the sample date',
-    usage: 'almanac start [--force] [--json]',
+    usage: [
+      'almanac start [--force] [--json]',
+      '',
+      '  --json  prints one JSON document, the run as `almanac run --json` prints it (a summary of',
+      '          the sample data it generated goes to stderr)',
+    ].join('\n'),
     options: { force: { type: 'boolean' }, verbose: { type: 'boolean', short: 'v' } },
     async run(v) {
       const { root, config } = project(v);
       if (!config.sample) throw new UsageError('almanac.config.ts has no "sample" section');
       if (!existsSync(projectPaths(root, config).warehouse)) {
-        const code = await sampleData(v);
+        const code = await sampleData(v, v.json ? 'stderr' : 'stdout');
         if (code !== 0) return code;
       }
       return runCommand(v, config.sample.date);

@@ -15,6 +15,7 @@ import {
   statusRows,
   type AnalyzeRow,
   type ExplainReport,
+  type ForceOptions,
   type StatusRow,
   type Views,
 } from './queries';
@@ -89,6 +90,7 @@ export interface RunRequestInput {
   targets: string[];
   entityIds?: string[];
   force: boolean;
+  forceUpstream?: boolean;
   dryRun: boolean;
   requestedBy: string;
 }
@@ -222,7 +224,7 @@ export class AlmanacQueries {
     };
   }
 
-  async analyze(date: string, targets: string[], force: boolean): Promise<AnalyzeRow[]> {
+  async analyze(date: string, targets: string[], force: ForceOptions): Promise<AnalyzeRow[]> {
     this.checkTargets(targets);
     const { project, config, warehouse } = this.backend;
     return analyze(project, config, warehouse, await this.views(), date, targets, force);
@@ -301,6 +303,7 @@ export function runSummary(run: RunView, now: number): RunSummary {
     status: run.status,
     targets: run.targets,
     force: run.force,
+    forceUpstream: run.forceUpstream,
     dryRun: run.dryRun,
     requestedBy: run.requestedBy,
     requestedAt: run.requestedAt,
@@ -368,7 +371,7 @@ export function summarize(e: Envelope): string {
     case 'RunRequested': {
       const p = e.payload;
       const what = p.targets.length ? p.targets.join(', ') : 'every computation';
-      return `run requested by ${p.requestedBy} for ${p.date}: ${what}${p.force ? ' (forced)' : ''}${p.dryRun ? ' (dry run)' : ''}${p.entityIds ? ` for ${p.entityIds.length} entities` : ''}`;
+      return `run requested by ${p.requestedBy} for ${p.date}: ${what}${p.forceUpstream ? ' (forced with their dependencies)' : p.force ? ' (forced)' : ''}${p.dryRun ? ' (dry run)' : ''}${p.entityIds ? ` for ${p.entityIds.length} entities` : ''}`;
     }
     case 'RunPlanned':
       return `planned ${e.payload.computations.length} computations in ${e.payload.passes.length} passes`;

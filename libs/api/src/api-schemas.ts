@@ -11,13 +11,21 @@ export const RunRequestBody = z
     date: IsoDate,
     targets: Names,
     entityIds: z.array(z.string().min(1)).optional(),
+    /** re-run the targets even if nothing changed (every computation when there are none) */
     force: z.boolean().default(false),
+    /** re-run the targets and every computation they depend on */
+    forceUpstream: z.boolean().default(false),
     dryRun: z.boolean().default(false),
   })
   .strict();
 
 export const AnalyzeBody = z
-  .object({ date: IsoDate, targets: Names, force: z.boolean().default(false) })
+  .object({
+    date: IsoDate,
+    targets: Names,
+    force: z.boolean().default(false),
+    forceUpstream: z.boolean().default(false),
+  })
   .strict();
 
 /** The seed's management call: POST / {action, computation?, date?, force?}. */

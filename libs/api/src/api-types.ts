@@ -52,6 +52,7 @@ export interface RunSummary {
   status: RunStatus;
   targets: string[];
   force: boolean;
+  forceUpstream: boolean;
   dryRun: boolean;
   requestedBy: string;
   requestedAt: string;

@@ -136,7 +136,13 @@ export class DecisionsController {
   @ApiBody({ schema: jsonSchemaOf(AnalyzeBody) })
   async analyze(@Body() body: unknown) {
     const b = parseOr400(AnalyzeBody, body, 'analyze request');
-    return { date: b.date, computations: await this.q.analyze(b.date, b.targets, b.force) };
+    return {
+      date: b.date,
+      computations: await this.q.analyze(b.date, b.targets, {
+        force: b.force,
+        forceUpstream: b.forceUpstream,
+      }),
+    };
   }
 
   @Get('explain/:name/:date')
@@ -192,7 +198,10 @@ export class DecisionsController {
         return {
           action: 'analyze',
           date: b.date,
-          computations: await this.q.analyze(b.date, b.computation ? [b.computation] : [], b.force),
+          computations: await this.q.analyze(b.date, b.computation ? [b.computation] : [], {
+            force: b.force,
+            forceUpstream: false,
+          }),
         };
       case 'run': {
         // the only mutating action: operator only

@@ -1,6 +1,11 @@
-import { streams, type HashParts, type Reason } from '@almanac/contracts';
+import { streams, type EntityFailure, type HashParts, type Reason } from '@almanac/contracts';
 import { blockedBy, evaluateComputation, type RequiredInput } from '@almanac/domain/executor';
-import { diffHashParts, previousDate, selectComputations } from '@almanac/kernel';
+import {
+  diffHashParts,
+  forcedComputations,
+  previousDate,
+  selectComputations,
+} from '@almanac/kernel';
 import {
   decisionProjection,
   hashIndexProjection,
@@ -46,6 +51,18 @@ export interface StatusRow {
   resultHash: string | null;
   entities: number | null;
   failedEntities: string[];
+  /** the first failed entities (by id, at most FAILURES_NAMED) with their error */
+  failures: EntityFailure[];
+}
+
+/** How many failed entities a status names. */
+export const FAILURES_NAMED = 5;
+
+/** The first `n` failures by entity id (ids sort by code unit, as everywhere else). */
+function firstFailures(failures: EntityFailure[], n = FAILURES_NAMED): EntityFailure[] {
+  return [...failures]
+    .sort((a, b) => (a.entityId < b.entityId ? -1 : a.entityId > b.entityId ? 1 : 0))
+    .slice(0, n);
 }
 
 /**
@@ -88,6 +105,7 @@ export function statusRows(project: LoadedProject, views: Views, date: string): 
         resultHash: latest?.resultHash ?? null,
         entities: latest ? latest.entities.total : null,
         failedEntities: latest?.failedEntities.map((f) => f.entityId) ?? [],
+        failures: firstFailures(latest?.failedEntities ?? []),
       };
     });
 }
@@ -136,6 +154,12 @@ export function explain(views: Views, computation: string, date: string): Explai
   return { computation, date, decision, previous, changedParts, changedFiles, hashParts };
 }
 
+/** --force (the targets re-run) and --force-upstream (their dependencies too) */
+export interface ForceOptions {
+  force: boolean;
+  forceUpstream: boolean;
+}
+
 export type Prediction = 'run' | 'skip' | 'blocked' | 'impossible' | 'maybe';
 
 export interface AnalyzeRow {
@@ -156,9 +180,10 @@ export async function analyze(
   views: Views,
   date: string,
   targets: string[] = [],
-  force = false,
+  force: ForceOptions = { force: false, forceUpstream: false },
 ): Promise<AnalyzeRow[]> {
   const names = selectComputations(project.manifest, targets);
+  const forced = new Set(forcedComputations(names, targets, force));
   const predicted = new Map<string, Prediction>();
   const rows: AnalyzeRow[] = [];
   let entitySet: Promise<RequiredInput> | null = null;
@@ -201,7 +226,7 @@ export async function analyze(
       computation: name,
       codeHash: planned.codeHash,
       epoch: config.epoch,
-      force,
+      force: forced.has(name),
       scopedEntityIds: null,
       dependencies: deps,
       inputs,
@@ -234,7 +259,11 @@ export async function analyze(
   return rows;
 }
 
-export function describeReason(reason: Reason | null): string {
+/**
+ * One line saying why. For entity failures, `failures` (the first ones) are named with their
+ * error: "7 of 8 entities failed: u1 (boom), ... and 2 more".
+ */
+export function describeReason(reason: Reason | null, failures: EntityFailure[] = []): string {
   if (!reason) return '';
   switch (reason.code) {
     case 'unchanged':
@@ -251,8 +280,13 @@ export function describeReason(reason: Reason | null): string {
       return `blocked by ${reason.dependencies.map((d) => `${d.name} (${d.status})`).join(', ')}`;
     case 'mandatory-table-empty':
       return `mandatory table "${reason.table}" empty for ${reason.window.from}..${reason.window.to}`;
-    case 'entity-failures':
-      return `${reason.failed} of ${reason.total} entities failed`;
+    case 'entity-failures': {
+      const head = `${reason.failed} of ${reason.total} entities failed`;
+      const named = firstFailures(failures);
+      if (named.length === 0) return head;
+      const more = reason.failed - named.length;
+      return `${head}: ${named.map((f) => `${f.entityId} (${f.message.split('\n')[0]})`).join(', ')}${more > 0 ? ` and ${more} more` : ''}`;
+    }
     case 'circuit-open':
     case 'timeout':
     case 'error':

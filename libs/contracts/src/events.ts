@@ -68,7 +68,10 @@ export const RunRequestedPayload = z.object({
   targets: z.array(ComputationName).default([]),
   /** restrict per-entity work to these entities; absent means all */
   entityIds: z.array(z.string().min(1)).min(1).optional(),
+  /** re-run the targets even if nothing changed (every computation when there are no targets) */
   force: z.boolean().default(false),
+  /** re-run the targets and every computation they depend on (absent in older events: false) */
+  forceUpstream: z.boolean().default(false),
   dryRun: z.boolean().default(false),
   requestedBy: z.string().default('cli'),
   trigger: z.enum(['manual', 'schedule', 'backfill', 'resume']).default('manual'),
@@ -92,6 +95,11 @@ export const RunPlannedPayload = z.object({
   passes: z.array(z.array(ComputationName)),
   computations: z.array(PlannedComputation),
   force: z.boolean(),
+  /**
+   * the computations this run re-runs even if nothing changed. Absent in events recorded before
+   * --force-upstream: then `force` forced every computation of the run.
+   */
+  forced: z.array(ComputationName).optional(),
   dryRun: z.boolean(),
   entityIds: z.array(z.string()).optional(),
 });

@@ -17,7 +17,13 @@ export {
   parseComputationConfig,
 } from './computation-config';
 export { ManifestError, type ManifestErrorCode } from './manifest-error';
-export { type Manifest, type ManifestEntry, buildManifest, selectComputations } from './manifest';
+export {
+  type Manifest,
+  type ManifestEntry,
+  buildManifest,
+  forcedComputations,
+  selectComputations,
+} from './manifest';
 export { closestNames, levenshtein } from './closest-names';
 export { canonicalJson, NotSerializableError } from './canonical-json';
 export {

@@ -132,6 +132,21 @@ function findCycle(unplaced: string[], entries: Map<string, ManifestEntry>): str
 }
 
 /**
+ * The computations of a run that re-run even if nothing changed: with `force` the targets (every
+ * selected computation when there are none), with `forceUpstream` the targets and everything
+ * they depend on, i.e. every selected computation. Sorted as `selected`.
+ */
+export function forcedComputations(
+  selected: string[],
+  targets: string[],
+  force: { force: boolean; forceUpstream: boolean },
+): string[] {
+  if (force.forceUpstream || (force.force && targets.length === 0)) return [...selected];
+  if (!force.force) return [];
+  return selected.filter((name) => targets.includes(name));
+}
+
+/**
  * The computations a run for `targets` includes: the targets and their transitive
  * dependencies (all computations when targets is empty), ordered by (pass, name).
  */

@@ -1,5 +1,5 @@
 import { readdirSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { extname, join, relative, sep } from 'node:path';
 import type { PlannedComputation } from '@almanac/contracts';
 import {
   buildManifest,
@@ -19,19 +19,47 @@ export interface LoadedProject {
   planned: Map<string, PlannedComputation>;
 }
 
-/** Computation files: the .ts files at the top of the computations folder (not specs, not index). */
+/** Extensions of computation files: TypeScript, or JavaScript as CommonJS or ES module. */
+const COMPUTATION_EXTENSIONS = ['.ts', '.js', '.mjs', '.cjs'];
+/** Never computations: type declarations, tests, index files. */
+const NOT_COMPUTATION = /(\.d\.ts|\.(spec|test)\.[cm]?[jt]s)$|^index\.[cm]?[jt]s$/;
+
+/**
+ * Computation files: the .ts, .js, .mjs and .cjs files at the top of the computations folder,
+ * except declarations, tests (`*.spec.*`, `*.test.*`), index files and dotfiles.
+ */
 export function computationFiles(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true })
     .filter(
       (d) =>
         d.isFile() &&
-        d.name.endsWith('.ts') &&
-        !d.name.endsWith('.spec.ts') &&
-        !d.name.endsWith('.d.ts') &&
-        d.name !== 'index.ts',
+        !d.name.startsWith('.') &&
+        COMPUTATION_EXTENSIONS.includes(extname(d.name)) &&
+        !NOT_COMPUTATION.test(d.name),
     )
     .map((d) => join(dir, d.name))
     .sort();
+}
+
+/**
+ * The computation classes a module exports, whatever its form: `module.exports = Class`, named
+ * exports (CommonJS or ES module), `export default`. A class exported twice counts once.
+ */
+function exportedComputations(mod: unknown): ComputationClass[] {
+  if (isComputationClass(mod)) return [mod];
+  if (typeof mod !== 'object' || mod === null) return [];
+  return [...new Set(Object.values(mod).filter(isComputationClass))];
+}
+
+/** Says what a module exports instead of a computation. */
+function noComputationMessage(file: string, mod: unknown): string {
+  const hint =
+    "(a class with a static getConfig() and a process() method, usually extending Computation from '@almanac/kernel')";
+  if (typeof mod === 'function')
+    return `${file} exports the function ${mod.name || '(anonymous)'} but no Computation class ${hint}`;
+  const names = typeof mod === 'object' && mod !== null ? Object.keys(mod) : [];
+  if (names.length === 0) return `${file} exports nothing: no Computation class ${hint}`;
+  return `${file} exports { ${names.join(', ')} } but no Computation class ${hint}`;
 }
 
 /** Loads every computation class, builds the manifest, checks tables, hashes the code. */
@@ -44,14 +72,11 @@ export async function loadProject(
   const defs: Array<{ ctor: ComputationClass; file: string }> = [];
   for (const file of computationFiles(computationsDir)) {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const mod = require(file) as Record<string, unknown>;
-    const classes = Object.values(mod).filter(isComputationClass);
+    const mod = require(file) as unknown;
+    const classes = exportedComputations(mod);
     if (classes.length === 0) {
-      throw new ManifestError(
-        'invalid-config',
-        `${relative(root, file)}: exports no Computation class`,
-        { file },
-      );
+      const display = relative(root, file).split(sep).join('/');
+      throw new ManifestError('invalid-config', noComputationMessage(display, mod), { file });
     }
     for (const ctor of classes) defs.push({ ctor, file });
   }

@@ -5,7 +5,10 @@ export interface RunRequest {
   date: string;
   targets?: string[];
   entityIds?: string[];
+  /** re-run the targets even if nothing changed (every computation when there are no targets) */
   force?: boolean;
+  /** re-run the targets and every computation they depend on */
+  forceUpstream?: boolean;
   dryRun?: boolean;
   requestedBy?: string;
 }
@@ -31,6 +34,7 @@ export function runRequestedEvent(
       targets: request.targets ?? [],
       entityIds: request.entityIds && request.entityIds.length > 0 ? request.entityIds : undefined,
       force: request.force ?? false,
+      forceUpstream: request.forceUpstream ?? false,
       dryRun: request.dryRun ?? false,
       requestedBy: request.requestedBy ?? 'cli',
     },

@@ -93,6 +93,43 @@ describe('DuckDB warehouse', () => {
     expect(got.get('u2')?.[0].qty).toBe('9007199254740993');
   });
 
+  it('returns rows sorted by the date column, then the entity column, then every other column', async () => {
+    await sql(
+      file,
+      `CREATE TABLE trades (id INTEGER, user_id VARCHAR, trade_date DATE, symbol VARCHAR);
+       INSERT INTO trades VALUES (9, 'u1', '2024-01-03', 'A'), (2, 'u1', '2024-01-02', 'B'),
+         (8, 'u2', '2024-01-02', 'A'), (2, 'u1', '2024-01-02', NULL), (3, 'u2', '2024-01-01', 'A'),
+         (1, 'u1', '2024-01-02', 'C'), (2, 'u1', '2024-01-02', 'A');
+       CREATE TABLE dims (country VARCHAR, user_id VARCHAR);
+       INSERT INTO dims VALUES ('IT', 'u9'), ('FR', 'u1'), ('DE', 'u2');`,
+    );
+    const w = await open();
+    const trades = { entityField: 'user_id', dateField: 'trade_date' };
+    const key = (r: Record<string, unknown>) => `${r.trade_date} ${r.user_id} ${r.id} ${r.symbol}`;
+    expect((await w.fetchWindow('trades', trades, WEEK)).map(key)).toEqual([
+      '2024-01-01 u2 3 A',
+      '2024-01-02 u1 1 C',
+      '2024-01-02 u1 2 A',
+      '2024-01-02 u1 2 B',
+      '2024-01-02 u1 2 null',
+      '2024-01-02 u2 8 A',
+      '2024-01-03 u1 9 A',
+    ]);
+    const byEntity = await w.fetchForEntities('trades', trades, WEEK, ['u2', 'u1']);
+    expect(byEntity.get('u1')!.map(key)).toEqual([
+      '2024-01-02 u1 1 C',
+      '2024-01-02 u1 2 A',
+      '2024-01-02 u1 2 B',
+      '2024-01-02 u1 2 null',
+      '2024-01-03 u1 9 A',
+    ]);
+    expect(byEntity.get('u2')!.map(key)).toEqual(['2024-01-01 u2 3 A', '2024-01-02 u2 8 A']);
+    // a table without a date: by the entity column, then the others
+    expect(
+      (await w.fetchWindow('dims', { entityField: 'user_id' }, WEEK)).map((r) => r.user_id),
+    ).toEqual(['u1', 'u2', 'u9']);
+  });
+
   it('runs one query per batch even when 100 batches are fetched concurrently', async () => {
     const queries: string[] = [];
     const w = await open({ onQuery: (q) => q.kind === 'data' && queries.push(q.sql) });

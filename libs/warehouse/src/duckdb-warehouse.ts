@@ -75,12 +75,15 @@ export async function createDuckDbWarehouse(opts: DuckDbWarehouseOptions): Promi
     return session.query(sql, params);
   };
 
+  // Rows by date, then entity, then every other column: a computation sees its rows in the same
+  // order on every run and every machine (without ORDER BY the order follows the scan).
   const windowed = (table: string, settings: TableSettings, window: DateWindow): SelectBuilder => {
     assertIsoDate(window.from, 'window.from');
     assertIsoDate(window.to, 'window.to');
     const b = select(schemas, table).columns('*');
     if (settings.dateField) b.whereDateBetween(settings.dateField, window.from, window.to);
-    return b;
+    if (settings.dateField) b.orderBy(settings.dateField);
+    return b.orderBy(settings.entityField).thenByEveryOtherColumn();
   };
 
   return {

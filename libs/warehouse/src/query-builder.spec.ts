@@ -60,6 +60,17 @@ describe('query builder', () => {
     );
   });
 
+  it('orders by the given columns, then by every other column of the table in schema order', async () => {
+    const q = await select(registry, 'orders')
+      .orderBy('order_date')
+      .orderBy('user_id')
+      .thenByEveryOtherColumn()
+      .build();
+    expect(q.sql).toBe(
+      'SELECT * FROM "orders" ORDER BY "order_date", "user_id", "amount", "we""ird"',
+    );
+  });
+
   it('matches nothing for an empty id list', async () => {
     expect((await select(registry, 'orders').whereIn('user_id', []).build()).sql).toBe(
       'SELECT * FROM "orders" WHERE FALSE',

@@ -55,6 +55,7 @@ export class SelectBuilder {
   private projection: Projection = { kind: 'columns', columns: '*' };
   private readonly conditions: Condition[] = [];
   private readonly order: string[] = [];
+  private orderByOthers = false;
 
   constructor(
     private readonly registry: SchemaRegistry,
@@ -107,6 +108,15 @@ export class SelectBuilder {
 
   orderBy(column: string): this {
     this.order.push(column);
+    return this;
+  }
+
+  /**
+   * After the orderBy columns, every other column of the table in schema order: a total order
+   * (rows that tie on every column are equal), so the rows come in the same order on every read.
+   */
+  thenByEveryOtherColumn(): this {
+    this.orderByOthers = true;
     return this;
   }
 
@@ -184,9 +194,15 @@ export class SelectBuilder {
 
     let sql = `SELECT ${selectList} FROM ${quoteIdent(this.table)}`;
     if (where.length) sql += ` WHERE ${where.join(' AND ')}`;
-    if (this.order.length) {
+    const order = this.orderByOthers
+      ? [
+          ...this.order,
+          ...schema.columns.map((c) => c.name).filter((name) => !this.order.includes(name)),
+        ]
+      : this.order;
+    if (order.length) {
       // after DISTINCT only the projected (text) expression may be ordered on
-      sql += ` ORDER BY ${this.order.map((o) => (p.kind === 'distinct-text' && o === p.column ? '1' : quoteIdent(o))).join(', ')}`;
+      sql += ` ORDER BY ${order.map((o) => (p.kind === 'distinct-text' && o === p.column ? '1' : quoteIdent(o))).join(', ')}`;
     }
     return { sql, params };
   }

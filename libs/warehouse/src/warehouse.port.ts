@@ -43,7 +43,8 @@ export interface Warehouse {
   /**
    * Rows of `entityIds` in the window, one query for the whole batch, grouped by entity id
    * (every requested id is a key, with [] when it has no rows). Values are plain JSON values:
-   * dates 'YYYY-MM-DD', timestamps ISO strings, integers numbers (strings beyond 2^53).
+   * dates 'YYYY-MM-DD', timestamps ISO strings, integers numbers (strings beyond 2^53). Rows are
+   * sorted by the date field, then the entity field, then every other column in schema order.
    */
   fetchForEntities(
     table: string,
@@ -51,7 +52,7 @@ export interface Warehouse {
     window: DateWindow,
     entityIds: string[],
   ): Promise<Map<string, Row[]>>;
-  /** every row of the window (for global computations) */
+  /** every row of the window (for global computations), in the order of fetchForEntities */
   fetchWindow(table: string, settings: TableSettings, window: DateWindow): Promise<Row[]>;
   /** sorted distinct entity ids of the table, with date <= `asOf` when the table has a date */
   listEntities(table: string, idField: string, asOf: string, dateField?: string): Promise<string[]>;

@@ -551,7 +551,8 @@ export const STATUS_PAGE_SCRIPT = String.raw`
 
   function runTags(r) {
     var tags = [];
-    if (r.force) tags.push('forced');
+    if (r.forceUpstream) tags.push('forced with dependencies');
+    else if (r.force) tags.push('forced');
     if (r.dryRun) tags.push('dry run');
     if (r.targets && r.targets.length) tags.push('targets: ' + r.targets.join(', '));
     if (r.requestedBy) tags.push('by ' + r.requestedBy);
@@ -610,7 +611,7 @@ export const STATUS_PAGE_SCRIPT = String.raw`
         pair(run.completedAt ? 'took' : 'elapsed', fmtMs(run.durationMs !== null && run.durationMs !== undefined ? run.durationMs : run.elapsedMs)),
         run.targets && run.targets.length ? pair('targets', run.targets.join(', ')) : null,
         run.entityIds ? pair('entities', run.entityIds.join(', ')) : null,
-        run.force ? pair('forced', 'yes') : null,
+        run.forceUpstream ? pair('forced', 'with dependencies') : run.force ? pair('forced', 'yes') : null,
         run.dryRun ? pair('dry run', 'yes') : null));
     var rejection = run.rejection
       ? h('p', { class: 'rejection' }, 'Rejected (' + run.rejection.code + '): ' + run.rejection.message)

@@ -37,7 +37,7 @@ const runRequested = (opts: { entityIds?: string[]; force?: boolean; dryRun?: bo
   });
 
 /** pass 0: A and B; pass 1: C (depends on A and B). */
-const runPlanned = (opts: { force?: boolean; dryRun?: boolean } = {}) =>
+const runPlanned = (opts: { force?: boolean; forced?: string[]; dryRun?: boolean } = {}) =>
   makeEvent({
     type: 'RunPlanned',
     ...meta('run-r1', 'RunPlanned:r1'),
@@ -52,6 +52,7 @@ const runPlanned = (opts: { force?: boolean; dryRun?: boolean } = {}) =>
         { name: 'C', pass: 1, type: 'per-entity', dependencies: ['A', 'B'], codeHash: 'code-C' },
       ],
       force: opts.force ?? false,
+      forced: opts.forced,
       dryRun: opts.dryRun ?? false,
     },
   });
@@ -380,6 +381,26 @@ describe('executor decider', () => {
             batchCount: 1,
             reason: { code: 'scoped', entities: 2 },
           });
+        });
+    });
+
+    it('a forced run forces the computations its plan names, not the dependencies it includes', () => {
+      const history = [
+        runRequested({ force: true }),
+        runPlanned({ force: true, forced: ['C'] }),
+        passReady(0, ['A', 'B']),
+      ];
+      spec
+        .given(history)
+        .when(decide('A', toRun))
+        .then((events) => {
+          expect(only(events, 'ComputationStarted').payload.forced).toBe(false);
+        });
+      spec
+        .given(history)
+        .when(decide('C', { ...toRun, reason: { code: 'forced', changed: [] } }))
+        .then((events) => {
+          expect(only(events, 'ComputationStarted').payload.forced).toBe(true);
         });
     });
 

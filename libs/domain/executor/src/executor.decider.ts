@@ -264,7 +264,7 @@ export const executorDecider = {
               batchCount: command.batchCount,
               scoped: isScoped(run, c),
               dryRun: run.dryRun,
-              forced: run.force,
+              forced: c.forced,
               reason: e.reason,
               resultVersion,
               readVersions,
@@ -291,7 +291,7 @@ export const executorDecider = {
             entities: { total: 0, succeeded: 0, failed: 0, saved: 0 },
             failedEntities: [],
             scoped: isScoped(run, c),
-            forced: run.force,
+            forced: c.forced,
             durationMs: command.durationMs,
           }),
         ];

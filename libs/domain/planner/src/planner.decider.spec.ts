@@ -24,13 +24,25 @@ const planned = (name: string, pass: number, dependencies: string[] = []): Plann
 const spec = specificationFor<PlanRun, Envelope, ReturnType<typeof plannerDecider.initialState>>(
   plannerDecider,
 );
-const cmd = (selection: PlanRun['selection']): PlanRun => ({
+const cmd = (
+  selection: PlanRun['selection'],
+  req: Envelope<'RunRequested'> = request,
+): PlanRun => ({
   type: 'PlanRun',
-  request,
+  request: req,
   selection,
   epoch: '1',
   now,
 });
+const requestWith = (payload: {
+  targets: string[];
+  force?: boolean;
+  forceUpstream?: boolean;
+}): Envelope<'RunRequested'> =>
+  makeEvent({ ...request, type: 'RunRequested', payload: { ...request.payload, ...payload } });
+/** C depends on B, B on A; D stands alone. */
+const chain = [planned('A', 0), planned('B', 1, ['A']), planned('C', 2, ['B']), planned('D', 0)];
+const forcedOf = (events: Envelope[]) => (events[0] as Envelope<'RunPlanned'>).payload.forced;
 
 describe('planner', () => {
   it('plans the selection by passes, with no empty pass, and makes pass 0 ready', () => {
@@ -50,6 +62,38 @@ describe('planner', () => {
         expect(passReady.payload.computations).toEqual(['A']);
         expect(passReady.causationId).toBe('RunRequested:r1');
       });
+  });
+
+  describe('which computations a run forces (RunPlanned.forced)', () => {
+    const selectedForC = { ok: true as const, computations: chain.slice(0, 3) };
+
+    it('none without force', () => {
+      spec
+        .given([])
+        .when(cmd(selectedForC, requestWith({ targets: ['C'] })))
+        .then((events) => expect(forcedOf(events)).toEqual([]));
+    });
+
+    it('force: the targets only, not the dependencies the run includes', () => {
+      spec
+        .given([])
+        .when(cmd(selectedForC, requestWith({ targets: ['C'], force: true })))
+        .then((events) => expect(forcedOf(events)).toEqual(['C']));
+    });
+
+    it('force without targets: every computation (they are all targets)', () => {
+      spec
+        .given([])
+        .when(cmd({ ok: true, computations: chain }, requestWith({ targets: [], force: true })))
+        .then((events) => expect(forcedOf(events)).toEqual(['A', 'B', 'C', 'D']));
+    });
+
+    it('forceUpstream: the targets and every computation they depend on', () => {
+      spec
+        .given([])
+        .when(cmd(selectedForC, requestWith({ targets: ['C'], forceUpstream: true })))
+        .then((events) => expect(forcedOf(events)).toEqual(['A', 'B', 'C']));
+    });
   });
 
   it('rejects a request for an unknown computation with the reason', () => {

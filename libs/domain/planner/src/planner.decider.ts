@@ -5,6 +5,7 @@ import {
   type Envelope,
   type PlannedComputation,
 } from '@almanac/contracts';
+import { forcedComputations } from '@almanac/kernel';
 
 export const PLANNER = 'planner';
 
@@ -70,6 +71,12 @@ export const plannerDecider = {
     const passes: string[][] = [];
     for (const c of computations) (passes[c.pass] ??= []).push(c.name);
     for (const p of passes) p.sort();
+    const { targets, force, forceUpstream } = request.payload;
+    const forced = forcedComputations(
+      computations.map((c) => c.name),
+      targets,
+      { force, forceUpstream },
+    ).sort();
     return [
       makeEvent({
         ...common,
@@ -81,7 +88,8 @@ export const plannerDecider = {
           epoch: command.epoch,
           passes,
           computations,
-          force: request.payload.force,
+          force,
+          forced,
           dryRun: request.payload.dryRun,
           entityIds: request.payload.entityIds,
         },

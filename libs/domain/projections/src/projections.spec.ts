@@ -218,6 +218,50 @@ describe('run projection', () => {
   });
 });
 
+describe('run projection: which computations a run forces', () => {
+  const plan = (extra: Partial<PayloadInput<'RunPlanned'>>) =>
+    ev('RunPlanned', {
+      runId: 'rf',
+      date,
+      epoch: '1',
+      passes: [['A'], ['B']],
+      computations: [
+        { name: 'A', pass: 0, type: 'per-entity', dependencies: [], codeHash: 'cA' },
+        { name: 'B', pass: 1, type: 'per-entity', dependencies: ['A'], codeHash: 'cB' },
+      ],
+      force: true,
+      dryRun: false,
+      ...extra,
+    });
+  const forced = (events: Envelope[]) =>
+    Object.fromEntries(
+      Object.values(fold(runProjection, events).rf.computations).map((c) => [c.name, c.forced]),
+    );
+  const request = (extra: Partial<PayloadInput<'RunRequested'>>) =>
+    ev('RunRequested', { runId: 'rf', date, targets: ['B'], ...extra });
+
+  it('takes the forced computations from the plan', () => {
+    expect(forced([request({ force: true }), plan({ forced: ['B'] })])).toEqual({
+      A: false,
+      B: true,
+    });
+  });
+
+  it('a plan recorded before plans named the forced computations: force forced every computation', () => {
+    expect(forced([request({ force: true }), plan({})])).toEqual({ A: true, B: true });
+    expect(forced([request({ force: false }), plan({ force: false })])).toEqual({
+      A: false,
+      B: false,
+    });
+  });
+
+  it('reads forceUpstream from the request, false when a request recorded before it has none', () => {
+    const runs = fold(runProjection, [request({ forceUpstream: true })]);
+    expect(runs.rf.forceUpstream).toBe(true);
+    expect(fold(runProjection, [request({})]).rf.forceUpstream).toBe(false);
+  });
+});
+
 describe('decision projection', () => {
   it('keeps every decision per computation and date, latest last', () => {
     const v = fold(decisionProjection, [completed('r1', 'completed'), completed('r2', 'skipped')]);

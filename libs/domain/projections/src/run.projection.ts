@@ -71,6 +71,7 @@ export interface ComputationRunView {
   /** why it was started (first-run, changed, forced, scoped) */
   startReason: Reason | null;
   scoped: boolean;
+  /** this run re-runs it even if nothing changed (--force on it, or --force-upstream) */
   forced: boolean;
   resultHash: string | null;
   startedAt: string | null;
@@ -91,7 +92,10 @@ export interface RunView {
   status: RunStatus;
   targets: string[];
   entityIds: string[] | null;
+  /** the request's --force: its targets re-run even if nothing changed */
   force: boolean;
+  /** the request's --force-upstream: its targets and their dependencies re-run */
+  forceUpstream: boolean;
   dryRun: boolean;
   requestedBy: string;
   /** the process that runs it, when the requester says (embedded profile) */
@@ -146,6 +150,7 @@ function evolveRun(view: RunsView, event: Envelope): void {
         targets: p.targets,
         entityIds: p.entityIds ?? null,
         force: p.force,
+        forceUpstream: p.forceUpstream,
         dryRun: p.dryRun,
         requestedBy: p.requestedBy,
         process: event.metadata?.process ?? null,
@@ -166,6 +171,8 @@ function evolveRun(view: RunsView, event: Envelope): void {
       if (!run) return;
       run.status = 'planned';
       run.passes = event.payload.passes;
+      // a plan recorded before plans named the forced computations: force forced them all
+      const forced = event.payload.forced;
       for (const c of event.payload.computations) {
         run.computations[c.name] ??= {
           name: c.name,
@@ -197,7 +204,7 @@ function evolveRun(view: RunsView, event: Envelope): void {
           hashParts: null,
           startReason: null,
           scoped: false,
-          forced: false,
+          forced: forced ? forced.includes(c.name) : run.force,
           resultHash: null,
           startedAt: null,
           completedAt: null,

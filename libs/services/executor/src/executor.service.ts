@@ -396,7 +396,7 @@ export class ExecutorService {
       const last = this.views.hashIndex[hashKey(c.name, run.date)];
       const satisfiedBy =
         delegatedTo ??
-        (run.force && last?.valid && last.startedAt >= run.requestedAt ? last.runId : undefined);
+        (c.forced && last?.valid && last.startedAt >= run.requestedAt ? last.runId : undefined);
       let evaluation =
         blockedBy(this.dependencies(run, c)) ??
         (await this.evaluate(run, c, satisfiedBy !== undefined));
@@ -555,7 +555,7 @@ export class ExecutorService {
       computation: c.name,
       codeHash: c.codeHash,
       epoch: this.deps.config.epoch,
-      force: run.force && !forceSatisfied,
+      force: c.forced && !forceSatisfied,
       scopedEntityIds: entry.config.type === 'per-entity' ? run.entityIds : null,
       dependencies: this.dependencies(run, c),
       inputs,
