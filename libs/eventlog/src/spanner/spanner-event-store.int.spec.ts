@@ -4,7 +4,9 @@ import * as path from 'node:path';
 import type { Database, Instance } from '@google-cloud/spanner';
 import { type Envelope, eventIds, makeEvent, streams, topics } from '@almanac/contracts';
 import { startSpannerTestInstance, type SpannerTestInstance } from '@almanac/emulators';
+import { createSpannerCheckpointStore } from '../checkpoints/spanner-checkpoint-store';
 import { eventStoreConformance } from '../conformance/event-store.conformance';
+import { upcastingScenarios } from '../conformance/upcasting.scenarios';
 import { InvalidPositionError } from '../event-store.errors';
 import { type StoredEvent, WrongExpectedVersionError } from '../event-store.port';
 import {
@@ -63,6 +65,27 @@ eventStoreConformance('spanner emulator', async () => {
     store,
     cleanup: async () => {
       await store.close();
+      await drop();
+    },
+  };
+});
+
+upcastingScenarios('spanner emulator', async () => {
+  const { database, drop } = await newDatabase();
+  const checkpoints = createSpannerCheckpointStore(database);
+  return {
+    open: (schemas) => createSpannerEventStore(database, { schemas }),
+    checkpoints,
+    rows: async () => {
+      const [rows] = await database.run({
+        sql: `SELECT StreamId, Seq, EventId, Type, SchemaVersion, Envelope, RecordedAt FROM Events
+              ORDER BY RecordedAt, StreamId, Seq`,
+        json: true,
+      });
+      return rows.map((row) => JSON.stringify(row));
+    },
+    cleanup: async () => {
+      await checkpoints.close();
       await drop();
     },
   };
