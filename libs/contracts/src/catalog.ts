@@ -30,7 +30,7 @@ export type Envelope<T extends EventType = EventType> = {
 
 /** A typed error for input that fails its schema; carries the zod issues. */
 export class InvalidEventError extends Error {
-  readonly code = 'invalid-event';
+  readonly code: string = 'invalid-event';
   constructor(
     message: string,
     readonly issues: z.core.$ZodIssue[],
@@ -38,60 +38,6 @@ export class InvalidEventError extends Error {
     super(message);
     this.name = 'InvalidEventError';
   }
-}
-
-function formatIssues(issues: z.core.$ZodIssue[]): string {
-  return issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
-}
-
-/** Validates an envelope and its payload; throws InvalidEventError naming every issue. */
-export function parseEnvelope(input: unknown): Envelope {
-  const base = EnvelopeBase.safeParse(input);
-  if (!base.success) {
-    throw new InvalidEventError(
-      `invalid envelope: ${formatIssues(base.error.issues)}`,
-      base.error.issues,
-    );
-  }
-  const entry = (EventCatalog as Record<string, (typeof EventCatalog)[EventType]>)[base.data.type];
-  if (!entry) {
-    throw new InvalidEventError(`unknown event type "${base.data.type}"`, []);
-  }
-  if (base.data.schemaVersion !== entry.schemaVersion) {
-    throw new InvalidEventError(
-      `${base.data.type}: unsupported schemaVersion ${base.data.schemaVersion} (known: ${entry.schemaVersion})`,
-      [],
-    );
-  }
-  const payload = entry.payload.safeParse(base.data.payload);
-  if (!payload.success) {
-    throw new InvalidEventError(
-      `${base.data.type} payload invalid: ${formatIssues(payload.error.issues)}`,
-      payload.error.issues,
-    );
-  }
-  return { ...base.data, payload: payload.data } as Envelope;
-}
-
-export interface EventInit<T extends EventType> {
-  type: T;
-  eventId: string;
-  streamId: string;
-  correlationId: string;
-  causationId: string | null;
-  producer: string;
-  occurredAt: string;
-  payload: PayloadInput<T>;
-  metadata?: Record<string, string>;
-}
-
-/** Builds a validated envelope. Domain code passes `occurredAt` in; it never reads the clock. */
-export function makeEvent<T extends EventType>(init: EventInit<T>): Envelope<T> {
-  return parseEnvelope({
-    ...init,
-    schemaVersion: EventCatalog[init.type].schemaVersion,
-    metadata: init.metadata ?? {},
-  }) as Envelope<T>;
 }
 
 /** JSON Schema of every event (envelope with its typed payload), for other languages and docs. */

@@ -2,3 +2,4 @@ export * from './envelope';
 export * from './events';
 export * from './catalog';
 export * from './ids';
+export * from './event-schemas';

@@ -4,7 +4,7 @@ import { hostname } from 'node:os';
 import { dirname } from 'node:path';
 import { Module, type DynamicModule, type INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { topics, type Envelope } from '@almanac/contracts';
+import { type EventSchemas, eventSchemas, topics, type Envelope } from '@almanac/contracts';
 import type { RunView } from '@almanac/domain/projections';
 import {
   createSqliteCheckpointStore,
@@ -52,6 +52,8 @@ export interface EngineOptions {
   bus?: InProcessBus;
   /** wraps the result store (fault tests make some writes fail) */
   wrapResults?: (store: ResultStore) => ResultStore;
+  /** how the log and messages are read (default: the contracts' own; tests pass the next version) */
+  schemas?: EventSchemas;
 }
 
 export class RunStalledError extends Error {
@@ -101,7 +103,8 @@ export class EmbeddedEngine {
     });
     const duckResults = await createDuckDbResultStore({ path: paths.results });
     const results = opts.wrapResults ? opts.wrapResults(duckResults) : duckResults;
-    const store = createSqliteEventStore(paths.eventLog);
+    const schemas = opts.schemas ?? eventSchemas;
+    const store = createSqliteEventStore(paths.eventLog, { schemas });
     const bus = opts.bus ?? createInProcessBus();
     const onEvent = opts.onEvent;
     const publisher = new EventPublisher(
@@ -119,6 +122,7 @@ export class EmbeddedEngine {
       config: opts.config,
       warehouse,
       results,
+      schemas,
       owner: opts.owner ?? embeddedOwner(process.pid),
       clock,
       log: opts.log,

@@ -3,7 +3,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import Database from 'better-sqlite3';
 import { makeEvent } from '@almanac/contracts';
+import { createSqliteCheckpointStore } from './checkpoints/sqlite-checkpoint-store';
 import { eventStoreConformance } from './conformance/event-store.conformance';
+import { upcastingScenarios } from './conformance/upcasting.scenarios';
 import {
   createSqliteEventStore,
   openSqliteEventStoreReadOnly,
@@ -27,6 +29,31 @@ eventStoreConformance('sqlite file', async () => {
 eventStoreConformance('sqlite :memory:', async () => {
   const store = createSqliteEventStore(':memory:');
   return { store, cleanup: () => store.close() };
+});
+
+upcastingScenarios('sqlite file', async () => {
+  const dir = tempDir();
+  const file = path.join(dir, 'events.db');
+  const checkpoints = createSqliteCheckpointStore(path.join(dir, 'checkpoints.db'));
+  return {
+    open: (schemas) => createSqliteEventStore(file, { schemas }),
+    checkpoints,
+    rows: async () => {
+      const db = new Database(file, { readonly: true });
+      try {
+        return db
+          .prepare('SELECT * FROM events ORDER BY position')
+          .all()
+          .map((row) => JSON.stringify(row));
+      } finally {
+        db.close();
+      }
+    },
+    cleanup: async () => {
+      await checkpoints.close();
+      fs.rmSync(dir, { recursive: true, force: true });
+    },
+  };
 });
 
 const event = (eventId: string, streamId: string) =>

@@ -1,5 +1,11 @@
 import Database from 'better-sqlite3';
-import { type Envelope, InvalidEventError, parseEnvelope } from '@almanac/contracts';
+import {
+  type Envelope,
+  type EventSchemas,
+  eventSchemas,
+  InvalidEventError,
+  type RawEnvelope,
+} from '@almanac/contracts';
 import {
   type AppendResult,
   type EventStore,
@@ -72,8 +78,9 @@ const STREAMS_FROM_SQL =
 
 const formatPosition = (position: number) => String(position).padStart(POSITION_WIDTH, '0');
 
-function toStoredEvent(row: EventRow): StoredEvent {
-  return {
+/** A row as readers see it: an older schema version is upcast in memory (ADR 0011). */
+function toStoredEvent(schemas: EventSchemas, row: EventRow): StoredEvent {
+  const stored: RawEnvelope = {
     eventId: row.event_id,
     type: row.type,
     schemaVersion: row.schema_version,
@@ -84,15 +91,18 @@ function toStoredEvent(row: EventRow): StoredEvent {
     producer: row.producer,
     payload: JSON.parse(row.payload),
     metadata: JSON.parse(row.metadata),
+  };
+  return {
+    ...schemas.fromLog(stored),
     streamVersion: row.stream_version,
     position: formatPosition(row.position),
     recordedAt: row.recorded_at,
   } as StoredEvent;
 }
 
-function validate(streamId: string, events: Envelope[]): Envelope[] {
+function validate(schemas: EventSchemas, streamId: string, events: Envelope[]): Envelope[] {
   return events.map((input) => {
-    const event = parseEnvelope(input);
+    const event = schemas.parse(input);
     if (event.streamId !== streamId) {
       throw new InvalidEventError(
         `event "${event.eventId}" has streamId "${event.streamId}" but was appended to stream "${streamId}"`,
@@ -127,8 +137,14 @@ function open(path: string, readonly: boolean): Database.Database {
   return db;
 }
 
-function buildStore(db: Database.Database, path: string, readonly: boolean): EventStore {
+function buildStore(
+  db: Database.Database,
+  path: string,
+  readonly: boolean,
+  schemas: EventSchemas,
+): EventStore {
   let closed = false;
+  const toStored = (row: EventRow) => toStoredEvent(schemas, row);
   const guard = (operation: string) => {
     if (closed) throw new EventStoreClosedError(operation);
   };
@@ -164,7 +180,7 @@ function buildStore(db: Database.Database, path: string, readonly: boolean): Eve
       const seen = new Map<string, number>();
       const plan = events.map((event, index) => {
         const stored = byEventId.get(event.eventId);
-        if (stored) return { event, stored: toStoredEvent(stored) };
+        if (stored) return { event, stored: toStored(stored) };
         const first = seen.get(event.eventId);
         if (first !== undefined) return { event, sameAs: first };
         seen.set(event.eventId, index);
@@ -204,7 +220,7 @@ function buildStore(db: Database.Database, path: string, readonly: boolean): Eve
           recordedAt,
         );
         results.push({
-          event: toStoredEvent({
+          event: toStored({
             position: Number(info.lastInsertRowid),
             stream_id: streamId,
             stream_version: version,
@@ -231,19 +247,19 @@ function buildStore(db: Database.Database, path: string, readonly: boolean): Eve
       guard('append');
       if (readonly) throw new ReadOnlyEventStoreError(path);
       // Validate everything before the transaction: bad input never reaches the log.
-      const valid = validate(streamId, events);
+      const valid = validate(schemas, streamId, events);
       // IMMEDIATE takes the write lock before reading the version, so another process cannot
       // slip an event in between the check and the insert.
       return appendTx.immediate(streamId, valid, opts?.expectedVersion ?? 'any');
     },
     async readStream(streamId, opts) {
       guard('readStream');
-      return streamFrom.all(streamId, opts?.fromVersion ?? 1).map(toStoredEvent);
+      return streamFrom.all(streamId, opts?.fromVersion ?? 1).map(toStored);
     },
     async readAll(opts) {
       guard('readAll');
       const after = opts?.after === undefined ? 0 : parsePosition(opts.after);
-      return allAfter.all(after, checkLimit(opts?.limit)).map(toStoredEvent);
+      return allAfter.all(after, checkLimit(opts?.limit)).map(toStored);
     },
     async readStreamsByPrefix(prefix, opts) {
       guard('readStreamsByPrefix');
@@ -254,7 +270,7 @@ function buildStore(db: Database.Database, path: string, readonly: boolean): Eve
         hi === undefined
           ? streamsFrom.all(lo, after, limit)
           : streamsInRange.all(lo, hi, after, limit);
-      return rows.map(toStoredEvent);
+      return rows.map(toStored);
     },
     async streamVersion(streamId) {
       guard('streamVersion');
@@ -268,15 +284,26 @@ function buildStore(db: Database.Database, path: string, readonly: boolean): Eve
   };
 }
 
+interface SqliteEventStoreOptions {
+  /** how envelopes are validated and older versions upcast (default: the contracts' own) */
+  schemas?: EventSchemas;
+}
+
 /** The embedded profile's event log: one SQLite file (or ':memory:'), WAL, append-only. */
-export function createSqliteEventStore(path: string | ':memory:'): EventStore {
-  return buildStore(open(path, false), path, false);
+export function createSqliteEventStore(
+  path: string | ':memory:',
+  opts: SqliteEventStoreOptions = {},
+): EventStore {
+  return buildStore(open(path, false), path, false, opts.schemas ?? eventSchemas);
 }
 
 /**
  * Reads an existing log without taking write locks (e.g. `status`, `explain` while a run is
  * going on). append() throws ReadOnlyEventStoreError.
  */
-export function openSqliteEventStoreReadOnly(path: string): EventStore {
-  return buildStore(open(path, true), path, true);
+export function openSqliteEventStoreReadOnly(
+  path: string,
+  opts: SqliteEventStoreOptions = {},
+): EventStore {
+  return buildStore(open(path, true), path, true, opts.schemas ?? eventSchemas);
 }

@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import { PubSub } from '@google-cloud/pubsub';
 import { Spanner, type Database } from '@google-cloud/spanner';
+import { eventSchemas } from '@almanac/contracts';
 import {
   createSpannerCheckpointStore,
   createSpannerEventStore,
@@ -65,7 +66,7 @@ export async function openGcpProfile(env: ServiceEnv, service: ServiceName): Pro
   const project = await loadProject(root, paths.computationsDir, config);
   const spanner = new Spanner({ projectId: env.GOOGLE_CLOUD_PROJECT });
   const database = spanner.instance(env.SPANNER_INSTANCE).database(env.SPANNER_DATABASE);
-  const store = createSpannerEventStore(database);
+  const store = createSpannerEventStore(database, { schemas: eventSchemas });
   const outbox = createSpannerOutbox(database);
   const checkpoints = createSpannerCheckpointStore(database);
   const pubsub = new PubSub({ projectId: env.GOOGLE_CLOUD_PROJECT });
@@ -94,6 +95,7 @@ export async function openGcpProfile(env: ServiceEnv, service: ServiceName): Pro
     results,
     warehouse,
     publisher,
+    schemas: eventSchemas,
     owner: env.ALMANAC_OWNER ?? `${service}@${hostname()}:${process.pid}`,
     clock: () => new Date(),
     stats: newServiceStats(),

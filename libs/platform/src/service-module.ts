@@ -6,6 +6,7 @@ import {
   type BeforeApplicationShutdown,
   type OnApplicationBootstrap,
 } from '@nestjs/common';
+import type { EventSchemas } from '@almanac/contracts';
 import type { CheckpointStore } from '@almanac/domain/projections';
 import type { EventStore } from '@almanac/eventlog';
 import type { LogSink } from '@almanac/kernel';
@@ -33,6 +34,8 @@ export interface ServiceContext {
   config: ProjectConfig;
   warehouse: Warehouse;
   results: ResultStore;
+  /** how the services read messages (the store reads the log with the same): ADR 0011 */
+  schemas: EventSchemas;
   /** this process's identity in leases */
   owner: string;
   clock: () => Date;

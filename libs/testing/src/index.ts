@@ -1,1 +1,3 @@
 export * from './decider-specification';
+export * from './next-schemas';
+export * from './event-log-v1';

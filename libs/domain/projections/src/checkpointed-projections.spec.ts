@@ -1,5 +1,6 @@
 // The pure parts. CheckpointedProjections over real stores is tested in libs/eventlog
 // (src/checkpoints): eventlog depends on projections, so a spec here importing it would be a cycle.
+import { EventCatalog, eventSchemas, type EventType } from '@almanac/contracts';
 import { projectionsFingerprint } from './checkpointed-projections';
 import { decisionProjection } from './decision.projection';
 import { hashIndexProjection } from './hash-index.projection';
@@ -34,6 +35,29 @@ describe('projections fingerprint', () => {
         '1',
       ),
     ).not.toBe(fp);
+  });
+});
+
+describe('projections fingerprint and event schema versions', () => {
+  const runs = { runs: runProjection };
+  const index = { hashIndex: hashIndexProjection };
+  /** the contracts' versions, with ComputationCompleted one on */
+  const bumped = {
+    versionOf: (type: string) =>
+      type === 'ComputationCompleted' ? 2 : EventCatalog[type as EventType]?.schemaVersion,
+  };
+
+  it("uses the contracts' own versions by default", () => {
+    expect(projectionsFingerprint(runs, '1', eventSchemas)).toBe(projectionsFingerprint(runs, '1'));
+  });
+
+  it('changes when an event type a projection handles gets a new schema version, not another', () => {
+    expect(hashIndexProjection.handles).toContain('ComputationCompleted');
+    expect(projectionsFingerprint(index, '1', bumped)).not.toBe(projectionsFingerprint(index, '1'));
+    const onlyRequests = { r: { ...runProjection, handles: ['RunRequested'] as const } };
+    expect(projectionsFingerprint(onlyRequests, '1', bumped)).toBe(
+      projectionsFingerprint(onlyRequests, '1'),
+    );
   });
 });
 

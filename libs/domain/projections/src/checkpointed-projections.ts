@@ -1,5 +1,5 @@
 import { sha256 } from '@almanac/kernel';
-import type { Envelope } from '@almanac/contracts';
+import { type Envelope, type EventSchemas, eventSchemas } from '@almanac/contracts';
 import { type Checkpoint, CheckpointCorruptError, type CheckpointStore } from './checkpoint';
 import {
   applier,
@@ -31,6 +31,11 @@ export interface CheckpointedProjectionsOptions {
    * folded by the old code is discarded and the views are folded again from the log (default '1')
    */
   version?: string;
+  /**
+   * the schema versions the log's events are read at (default: the contracts' own): a handled
+   * event type at another version makes another fingerprint (ADR 0011)
+   */
+  schemas?: Pick<EventSchemas, 'versionOf'>;
 }
 
 export interface RebuildReport {
@@ -71,17 +76,19 @@ export class InvalidAsOfError extends Error {
 
 /**
  * Identifies what produced a set of views: the view names, each projection's name and event
- * types, and the reducers' version. A checkpoint with another fingerprint is not used.
+ * types with the schema version each is read at, and the reducers' version. A checkpoint with
+ * another fingerprint is not used: views folded from events of another shape are folded again.
  */
 export function projectionsFingerprint<Views extends Record<string, unknown>>(
   projections: ProjectionSet<Views>,
   version: string,
+  schemas: Pick<EventSchemas, 'versionOf'> = eventSchemas,
 ): string {
   const described = Object.keys(projections)
     .sort()
     .map((key) => {
       const p = projections[key as keyof Views];
-      return [key, p.name, [...p.handles].sort()];
+      return [key, p.name, [...p.handles].sort().map((t) => `${t}@${schemas.versionOf(t)}`)];
     });
   return sha256(JSON.stringify({ version, views: described }));
 }
@@ -135,7 +142,7 @@ export class CheckpointedProjections<Views extends Record<string, unknown>> {
     this.pageSize = checkPositiveInteger('pageSize', opts.pageSize ?? 5000);
     this.saveEvery = checkPositiveInteger('saveEveryEvents', opts.saveEveryEvents ?? 10_000);
     this.minSaveIntervalMs = opts.minSaveIntervalMs ?? 0;
-    this.fingerprint = projectionsFingerprint(projections, opts.version ?? '1');
+    this.fingerprint = projectionsFingerprint(projections, opts.version ?? '1', opts.schemas);
     this.keys = Object.keys(projections);
     this.apply = applier(projections);
     this.live = this.fresh();

@@ -4,7 +4,9 @@ import * as path from 'node:path';
 import type { Database, Instance } from '@google-cloud/spanner';
 import { type Envelope, eventIds, makeEvent, streams, topics } from '@almanac/contracts';
 import { startSpannerTestInstance, type SpannerTestInstance } from '@almanac/emulators';
+import { createSpannerCheckpointStore } from '../checkpoints/spanner-checkpoint-store';
 import { eventStoreConformance } from '../conformance/event-store.conformance';
+import { upcastingScenarios } from '../conformance/upcasting.scenarios';
 import { InvalidPositionError } from '../event-store.errors';
 import { type StoredEvent, WrongExpectedVersionError } from '../event-store.port';
 import {
@@ -63,6 +65,27 @@ eventStoreConformance('spanner emulator', async () => {
     store,
     cleanup: async () => {
       await store.close();
+      await drop();
+    },
+  };
+});
+
+upcastingScenarios('spanner emulator', async () => {
+  const { database, drop } = await newDatabase();
+  const checkpoints = createSpannerCheckpointStore(database);
+  return {
+    open: (schemas) => createSpannerEventStore(database, { schemas }),
+    checkpoints,
+    rows: async () => {
+      const [rows] = await database.run({
+        sql: `SELECT StreamId, Seq, EventId, Type, SchemaVersion, Envelope, RecordedAt FROM Events
+              ORDER BY RecordedAt, StreamId, Seq`,
+        json: true,
+      });
+      return rows.map((row) => JSON.stringify(row));
+    },
+    cleanup: async () => {
+      await checkpoints.close();
       await drop();
     },
   };
@@ -263,17 +286,29 @@ describe('outbox', () => {
   beforeEach(async () => ({ database, drop } = await newDatabase()));
   afterEach(() => drop());
 
-  const publishedAt = async () => {
+  /** the outbox's rows: [EventId, published] */
+  const outboxRows = async () => {
     const [rows] = await database.run({
       sql: 'SELECT EventId, PublishedAt FROM Outbox ORDER BY EventId',
       json: true,
     });
-    return (rows as Array<{ EventId: string; PublishedAt: { toISOString(): string } | null }>).map(
-      (r) => [r.EventId, r.PublishedAt?.toISOString() ?? null],
-    );
+    return (rows as Array<{ EventId: string; PublishedAt: unknown }>).map((r) => [
+      r.EventId,
+      r.PublishedAt !== null,
+    ]);
   };
 
-  it('publishes on the next relay run what was committed but never published, marking it once', async () => {
+  // the bus is not under test here: a recorder of what the relay hands it
+  let received: Array<{ topic: string; data: string; attributes: Record<string, string> }>;
+  beforeEach(() => (received = []));
+  const publish = async (
+    topic: string,
+    messages: Array<{ data: string; attributes: Record<string, string> }>,
+  ) => {
+    for (const m of messages) received.push({ topic, ...m });
+  };
+
+  it('publishes on the next relay run what was committed but never published, then deletes its rows', async () => {
     const store = createSpannerEventStore(database);
     const r1 = await store.append('run-r1', [runRequested('r1'), passReady('r1', 0)]);
     const r2 = await store.append('run-r2', [runRequested('r2')]);
@@ -303,15 +338,6 @@ describe('outbox', () => {
     });
     expect(await outbox.pending(1)).toEqual([pending[0]]);
 
-    // the bus is not under test here: a recorder of what the relay hands it
-    const received: Array<{ topic: string; data: string; attributes: Record<string, string> }> = [];
-    const publish = async (
-      topic: string,
-      messages: Array<{ data: string; attributes: Record<string, string> }>,
-    ) => {
-      for (const m of messages) received.push({ topic, ...m });
-    };
-
     // the next relay run (a restarted process) publishes them, in log order per topic
     expect(await relayOutbox(createSpannerOutbox(database), publish, { batchSize: 2 })).toBe(3);
     expect(received.map((m) => [m.topic, m.attributes.eventId])).toEqual([
@@ -325,14 +351,96 @@ describe('outbox', () => {
       envelopeOf(r2.results[0].event),
     ]);
 
-    const marked = await publishedAt();
-    expect(marked.every(([, at]) => typeof at === 'string')).toBe(true);
+    // published rows are deleted: the outbox holds only what is still to publish
+    expect(await outboxRows()).toEqual([]);
     expect(await outbox.pending()).toEqual([]);
     // nothing left to publish, and marking again changes nothing
     expect(await relayOutbox(outbox, publish)).toBe(0);
     expect(await outbox.markPublished(['RunRequested:r1'])).toBe(0);
-    expect(await publishedAt()).toEqual(marked);
     expect(received).toHaveLength(3);
+  });
+
+  it('deletes the rows of the messages marked published and never another one', async () => {
+    const store = createSpannerEventStore(database);
+    await store.append('run-r1', [runRequested('r1'), passReady('r1', 0)]);
+    await store.append('run-r2', [runRequested('r2')]);
+    const outbox = createSpannerOutbox(database);
+
+    // what EventPublisher does after publishing an append's events
+    expect(await outbox.markPublished(['PassReady:r1:0', 'RunRequested:nope'])).toBe(1);
+    expect(await outboxRows()).toEqual([
+      ['RunRequested:r1', false],
+      ['RunRequested:r2', false],
+    ]);
+    expect((await outbox.pending()).map((m) => m.eventId)).toEqual([
+      'RunRequested:r1',
+      'RunRequested:r2',
+    ]);
+  });
+
+  it('prunes the rows an older version marked published (it kept them), never a pending row', async () => {
+    const store = createSpannerEventStore(database);
+    await store.append('run-r1', [runRequested('r1'), passReady('r1', 0)]);
+    await store.append('run-r2', [runRequested('r2')]);
+    // the previous markPublished, still run by processes of the previous release mid-deploy
+    await database.runTransactionAsync(async (tx) => {
+      await tx.runUpdate({
+        sql: `UPDATE Outbox SET PublishedAt = PENDING_COMMIT_TIMESTAMP()
+              WHERE EventId IN UNNEST(@ids)`,
+        params: { ids: ['RunRequested:r1', 'PassReady:r1:0'] },
+        types: { ids: { type: 'array', child: 'string' } },
+      });
+      await tx.commit();
+    });
+    const outbox = createSpannerOutbox(database);
+    const unavailable = async () => {
+      throw new Error('pubsub unavailable');
+    };
+
+    // the relay prunes before it publishes: even a pass whose publish fails leaves only the pending row
+    await expect(relayOutbox(outbox, unavailable)).rejects.toThrow('pubsub unavailable');
+    expect(await outboxRows()).toEqual([['RunRequested:r2', false]]);
+    expect(await outbox.prunePublished()).toBe(0);
+    expect(await outboxRows()).toEqual([['RunRequested:r2', false]]);
+
+    expect(await relayOutbox(outbox, publish)).toBe(1);
+    expect(received.map((m) => m.attributes.eventId)).toEqual(['RunRequested:r2']);
+    expect(await outboxRows()).toEqual([]);
+  });
+
+  it('publishes again what a crash left between the publish and the mark, then deletes it', async () => {
+    const store = createSpannerEventStore(database);
+    await store.append('run-r1', [runRequested('r1')]);
+    const outbox = createSpannerOutbox(database);
+    const crashing = {
+      ...outbox,
+      markPublished: async () => {
+        throw new Error('process killed');
+      },
+    };
+    await expect(relayOutbox(crashing, publish)).rejects.toThrow('process killed');
+    expect(await outboxRows()).toEqual([['RunRequested:r1', false]]);
+
+    // at least once: the next relay publishes it a second time (consumers drop it by event id)
+    expect(await relayOutbox(outbox, publish)).toBe(1);
+    expect(received.map((m) => m.attributes.eventId)).toEqual([
+      'RunRequested:r1',
+      'RunRequested:r1',
+    ]);
+    expect(await outboxRows()).toEqual([]);
+  });
+
+  it('empties the outbox when two relays run at once (each message published at least once)', async () => {
+    const store = createSpannerEventStore(database);
+    for (let i = 1; i <= 6; i++) await store.append(`run-r${i}`, [runRequested(`r${i}`)]);
+    await Promise.all([
+      relayOutbox(createSpannerOutbox(database), publish, { batchSize: 2 }),
+      relayOutbox(createSpannerOutbox(database), publish, { batchSize: 2 }),
+    ]);
+    expect(new Set(received.map((m) => m.attributes.eventId))).toEqual(
+      new Set([1, 2, 3, 4, 5, 6].map((i) => `RunRequested:r${i}`)),
+    );
+    expect(await outboxRows()).toEqual([]);
   });
 
   it('keeps the messages of a failed publish pending for the next run', async () => {
@@ -348,9 +456,13 @@ describe('outbox', () => {
     expect(sent).toEqual([topics.runs]);
     expect((await outbox.pending()).map((m) => m.eventId)).toEqual(['PassReady:r1:0']);
 
+    // the published row is gone, the unpublished one is still there
+    expect(await outboxRows()).toEqual([['PassReady:r1:0', false]]);
+
     const ok = async (topic: string) => void sent.push(topic);
     expect(await relayOutbox(outbox, ok)).toBe(1);
     expect(sent).toEqual([topics.runs, topics.passes]);
     expect(await outbox.pending()).toEqual([]);
+    expect(await outboxRows()).toEqual([]);
   });
 });

@@ -1,5 +1,12 @@
 import type { Database, Transaction } from '@google-cloud/spanner';
-import { type Envelope, InvalidEventError, parseEnvelope, topicFor } from '@almanac/contracts';
+import {
+  type Envelope,
+  type EventSchemas,
+  eventSchemas,
+  InvalidEventError,
+  type RawEnvelope,
+  topicFor,
+} from '@almanac/contracts';
 import {
   type AppendResult,
   type EventStore,
@@ -34,6 +41,8 @@ export interface SpannerEventStoreOptions {
   onAppended?: (events: StoredEvent[]) => void;
   /** topic of an event's outbox row (default: the contracts' topicFor) */
   topicOf?: (event: Envelope) => string;
+  /** how envelopes are validated and older versions upcast (default: the contracts' own) */
+  schemas?: EventSchemas;
 }
 
 interface EventRecord {
@@ -48,23 +57,21 @@ const EVENT_COLUMNS = 'StreamId, Seq, Envelope, RecordedAt';
 const formatPosition = (recordedAt: string, streamId: string, seq: number) =>
   `${recordedAt}/${seq}/${streamId}`;
 
+/** An Envelope cell as readers see it: an older schema version is upcast in memory (ADR 0011). */
 function storedEvent(
+  schemas: EventSchemas,
   envelopeJson: string,
   streamId: string,
   seq: number,
   recordedAt: string,
 ): StoredEvent {
   return {
-    ...(JSON.parse(envelopeJson) as Envelope),
+    ...schemas.fromLog(JSON.parse(envelopeJson) as RawEnvelope),
     streamVersion: seq,
     position: formatPosition(recordedAt, streamId, seq),
     recordedAt,
   } as StoredEvent;
 }
-
-// PreciseDate#toISOString always writes the nine fraction digits Spanner keeps.
-const fromRecord = (r: EventRecord) =>
-  storedEvent(r.Envelope, r.StreamId, r.Seq, r.RecordedAt.toISOString());
 
 /** A commit timestamp ({seconds, nanos}) as ISO-8601 with nanoseconds, like PreciseDate. */
 function isoFromTimestamp(ts: { seconds?: unknown; nanos?: unknown }): string {
@@ -74,9 +81,9 @@ function isoFromTimestamp(ts: { seconds?: unknown; nanos?: unknown }): string {
   return `${base}.${String(nanos).padStart(9, '0')}Z`;
 }
 
-function validate(streamId: string, events: Envelope[]): Envelope[] {
+function validate(schemas: EventSchemas, streamId: string, events: Envelope[]): Envelope[] {
   return events.map((input) => {
-    const event = parseEnvelope(input);
+    const event = schemas.parse(input);
     if (event.streamId !== streamId) {
       throw new InvalidEventError(
         `event "${event.eventId}" has streamId "${event.streamId}" but was appended to stream "${streamId}"`,
@@ -124,6 +131,10 @@ export function createSpannerEventStore(
     if (closed) throw new EventStoreClosedError(operation);
   };
   const topicOf = opts.topicOf ?? ((e: Envelope) => topicFor(e.type));
+  const schemas = opts.schemas ?? eventSchemas;
+  // PreciseDate#toISOString always writes the nine fraction digits Spanner keeps.
+  const fromRecord = (r: EventRecord) =>
+    storedEvent(schemas, r.Envelope, r.StreamId, r.Seq, r.RecordedAt.toISOString());
 
   const appendOnce = (streamId: string, events: Envelope[], expected: number | 'any') =>
     database.runTransactionAsync(async (tx: Transaction) => {
@@ -236,7 +247,10 @@ export function createSpannerEventStore(
       case 'repeat':
         return { event: earlier[step.of].event, duplicate: true };
       case 'new':
-        return { event: storedEvent(step.json, streamId, step.seq, recordedAt), duplicate: false };
+        return {
+          event: storedEvent(schemas, step.json, streamId, step.seq, recordedAt),
+          duplicate: false,
+        };
     }
   }
 
@@ -301,7 +315,7 @@ export function createSpannerEventStore(
     async append(streamId, events, appendOpts) {
       guard('append');
       // Validate everything before the transaction: bad input never reaches the log.
-      const valid = validate(streamId, events);
+      const valid = validate(schemas, streamId, events);
       const expected = appendOpts?.expectedVersion ?? 'any';
       for (let attempt = 1; ; attempt++) {
         try {

@@ -17,8 +17,17 @@ export interface OutboxMessage {
 export interface SpannerOutbox {
   /** unpublished messages in log order (CreatedAt, StreamId, Seq), at most `limit` (default 500) */
   pending(limit?: number): Promise<OutboxMessage[]>;
-  /** marks these messages published; returns how many were still pending (others are left as they are) */
+  /**
+   * these messages were published: deletes their rows (the log keeps the events). Returns how
+   * many rows it deleted; other rows are left as they are.
+   */
   markPublished(eventIds: string[]): Promise<number>;
+  /**
+   * deletes the rows that the previous release marked published (it set PublishedAt and kept
+   * them), at most `batchSize` per transaction (default 1000), never a row without PublishedAt.
+   * Returns how many it deleted.
+   */
+  prunePublished(batchSize?: number): Promise<number>;
 }
 
 /** What the relay hands to the bus: the shape of messaging's OutgoingMessage. */
@@ -65,30 +74,59 @@ export function createSpannerOutbox(database: Database): SpannerOutbox {
 
     async markPublished(eventIds) {
       if (eventIds.length === 0) return 0;
-      return database.runTransactionAsync(async (tx) => {
-        try {
-          const [count] = await tx.runUpdate({
-            sql: `UPDATE Outbox SET PublishedAt = PENDING_COMMIT_TIMESTAMP()
-                  WHERE EventId IN UNNEST(@ids) AND PublishedAt IS NULL`,
-            params: { ids: eventIds },
-            types: { ids: { type: 'array', child: 'string' } },
-          });
-          await tx.commit();
-          return count;
-        } catch (e) {
-          if ((e as { code?: number }).code !== 10) await tx.rollback().catch(() => undefined);
-          throw e;
-        }
-      });
+      return deleteWhere(database, 'EventId IN UNNEST(@ids)', eventIds);
+    },
+
+    async prunePublished(batchSize = 1000) {
+      if (!Number.isInteger(batchSize) || batchSize <= 0) throw new InvalidLimitError(batchSize);
+      let pruned = 0;
+      for (;;) {
+        const [rows] = await database.run({
+          sql: `SELECT EventId FROM Outbox@{FORCE_INDEX=OutboxByPublishedAt}
+                WHERE PublishedAt IS NOT NULL LIMIT @limit`,
+          params: { limit: batchSize },
+          types: { limit: 'int64' },
+          json: true,
+        });
+        const ids = (rows as unknown as Array<{ EventId: string }>).map((r) => r.EventId);
+        if (ids.length > 0)
+          pruned += await deleteWhere(
+            database,
+            'EventId IN UNNEST(@ids) AND PublishedAt IS NOT NULL',
+            ids,
+          );
+        if (ids.length < batchSize) return pruned;
+      }
     },
   };
 }
 
+/** Deletes the outbox rows matching `where` (over the ids bound as @ids) in one read-write transaction. */
+function deleteWhere(database: Database, where: string, ids: string[]): Promise<number> {
+  return database.runTransactionAsync(async (tx) => {
+    try {
+      const [count] = await tx.runUpdate({
+        sql: `DELETE FROM Outbox WHERE ${where}`,
+        params: { ids },
+        types: { ids: { type: 'array', child: 'string' } },
+      });
+      await tx.commit();
+      return count;
+    } catch (e) {
+      // ABORTED is retried by the runner; anything else must not leave the transaction open
+      if ((e as { code?: number }).code !== 10) await tx.rollback().catch(() => undefined);
+      throw e;
+    }
+  });
+}
+
 /**
- * Publishes every pending outbox message, topic by topic in log order, marking each topic's
- * messages once the bus accepted them. A crash between the publish and the mark publishes those
- * messages again on the next run: delivery is at least once, and consumers drop duplicates by
- * event id (the log rejects a second event with the same id). Returns how many were published.
+ * Publishes every pending outbox message, topic by topic in log order, deleting each topic's rows
+ * once the bus accepted them (first it prunes rows the previous release kept, marked published).
+ * A crash between the publish and the delete publishes those messages again on the next run:
+ * delivery is at least once, and consumers drop duplicates by event id (the log rejects a second
+ * event with the same id). Two relays at once may both publish a message; neither deletes a row
+ * before it was published. Returns how many were published. ADR 0011.
  */
 export async function relayOutbox(
   outbox: SpannerOutbox,
@@ -96,6 +134,7 @@ export async function relayOutbox(
   opts: { batchSize?: number } = {},
 ): Promise<number> {
   const batchSize = opts.batchSize ?? 500;
+  await outbox.prunePublished();
   let published = 0;
   for (;;) {
     const page = await outbox.pending(batchSize);

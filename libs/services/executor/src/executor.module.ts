@@ -77,6 +77,7 @@ export class ExecutorModule {
               results: ctx.results,
               owner: ctx.owner,
               clock: ctx.clock,
+              schemas: ctx.schemas,
               // its views start from their checkpoint: a start reads the log's tail only
               checkpoints: ctx.checkpoints,
             }),

@@ -1,8 +1,8 @@
 import {
   eventIds,
+  type EventSchemas,
   GLOBAL_ENTITY,
   makeEvent,
-  parseEnvelope,
   PREVIOUS_RESULT,
   resultVersionFor,
   streams,
@@ -92,6 +92,8 @@ export class ExecutorService {
       clock: () => Date;
       /** where the executor's views are checkpointed (absent: folded from the log at start) */
       checkpoints?: CheckpointStore;
+      /** how messages are read: older versions upcast (ADR 0011) */
+      schemas: EventSchemas;
     },
   ) {
     const projections = { runs: activeRunsProjection, hashIndex: hashIndexProjection };
@@ -100,6 +102,7 @@ export class ExecutorService {
           group: 'executor',
           version: EXECUTOR_VIEWS_VERSION,
           minSaveIntervalMs: 30_000,
+          schemas: deps.schemas,
         })
       : new ProjectionRunner<Views>(deps.store, projections);
   }
@@ -110,17 +113,17 @@ export class ExecutorService {
   }
 
   async onPassMessage(data: string): Promise<void> {
-    const event = parseEnvelope(JSON.parse(data));
+    const event = this.deps.schemas.parse(JSON.parse(data));
     if (event.type === 'PassReady') await this.onPassReady(event);
   }
 
   async onBatchResultMessage(data: string): Promise<void> {
-    const event = parseEnvelope(JSON.parse(data));
+    const event = this.deps.schemas.parse(JSON.parse(data));
     if (event.type === 'BatchDone') await this.onBatchDone(event);
   }
 
   async onComputationMessage(data: string): Promise<void> {
-    const event = parseEnvelope(JSON.parse(data));
+    const event = this.deps.schemas.parse(JSON.parse(data));
     if (event.type === 'ComputationCompleted') await this.wakeWaiting(event.payload);
   }
 

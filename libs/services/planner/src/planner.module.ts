@@ -56,6 +56,7 @@ export class PlannerModule {
               project: ctx.project,
               epoch: ctx.config.epoch,
               clock: ctx.clock,
+              schemas: ctx.schemas,
             }),
         },
         subscriptionsProvider(PLANNER_SUBSCRIPTIONS, PlannerService, (planner) => [

@@ -1,4 +1,4 @@
-import { parseEnvelope, streams, type Envelope } from '@almanac/contracts';
+import { type EventSchemas, streams, type Envelope } from '@almanac/contracts';
 import type { EventStore } from '@almanac/eventlog';
 import { ManifestError, selectComputations } from '@almanac/kernel';
 import { plannerDecider, type Selection } from '@almanac/domain/planner';
@@ -14,11 +14,13 @@ export class PlannerService {
       project: LoadedProject;
       epoch: string;
       clock: () => Date;
+      /** how messages are read: older versions upcast (ADR 0011) */
+      schemas: EventSchemas;
     },
   ) {}
 
   async onMessage(data: string): Promise<void> {
-    const event = parseEnvelope(JSON.parse(data));
+    const event = this.deps.schemas.parse(JSON.parse(data));
     if (event.type === 'RunRequested') await this.plan(event);
   }
 

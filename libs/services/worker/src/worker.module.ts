@@ -25,6 +25,7 @@ export class WorkerModule {
               clock: ctx.clock,
               log: ctx.log,
               store: ctx.store,
+              schemas: ctx.schemas,
             }),
         },
         subscriptionsProvider(WORKER_SUBSCRIPTIONS, WorkerService, (worker, ctx) => [

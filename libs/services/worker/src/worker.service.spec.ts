@@ -1,4 +1,4 @@
-import { makeEvent, type Envelope, type PayloadInput } from '@almanac/contracts';
+import { eventSchemas, makeEvent, type Envelope, type PayloadInput } from '@almanac/contracts';
 import { createSqliteEventStore, type EventStore } from '@almanac/eventlog';
 import { createInProcessBus } from '@almanac/messaging';
 import {
@@ -89,6 +89,7 @@ describe('worker: requests of superseded attempts', () => {
       results: {} as ResultStore,
       clock: () => new Date(at),
       store,
+      schemas: eventSchemas,
     });
   });
   afterEach(() => store.close());

@@ -1,4 +1,4 @@
-import { eventIds, makeEvent, parseEnvelope, streams, type Envelope } from '@almanac/contracts';
+import { eventIds, type EventSchemas, makeEvent, streams, type Envelope } from '@almanac/contracts';
 import type { EventStore } from '@almanac/eventlog';
 import type { LogSink } from '@almanac/kernel';
 import type { ResultStore, Warehouse } from '@almanac/warehouse';
@@ -25,6 +25,8 @@ export class WorkerService {
       log?: LogSink;
       /** to skip requests of superseded attempts (absent: every request is worked) */
       store?: Pick<EventStore, 'readStream'>;
+      /** how messages are read: older versions upcast (ADR 0011) */
+      schemas: EventSchemas;
     },
   ) {
     const { manifest } = deps.project;
@@ -57,7 +59,7 @@ export class WorkerService {
   }
 
   async onMessage(data: string): Promise<void> {
-    const event = parseEnvelope(JSON.parse(data));
+    const event = this.deps.schemas.parse(JSON.parse(data));
     if (event.type !== 'BatchRequested') return;
     // a request of an attempt that was taken over, or of a decided computation, is answered by
     // nobody: doing its work would only delay the current attempt's batches behind it
