@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { createSqliteCheckpointStore } from '@almanac/eventlog';
 import { AlmanacQueries, apiProjections } from '@almanac/api';
 import { serveEmbedded, type ServedApi } from '@almanac/embedded';
+import { badRunRequests } from '../embedded/bad-run-requests';
 import { computation, D, D_1, Fixture, STANDARD_CONFIG, STANDARD_FILES } from '../embedded/fixture';
 
 const OPERATOR = 'operator-token-0123456789';
@@ -20,6 +21,27 @@ const AFTER_FLAKY = computation({
   config: { name: 'AfterFlaky', type: 'per-entity', dependencies: ['Flaky'] },
   body: `    return ctx.getDependency('Flaky');`,
 });
+
+/** What the process writes (Nest's logger among it) while `fn` runs. */
+async function captureOutput(fn: () => Promise<void>): Promise<string> {
+  let written = '';
+  const capture = (chunk: string | Uint8Array) => {
+    written += String(chunk);
+    return true;
+  };
+  const out = jest.spyOn(process.stdout, 'write').mockImplementation(capture);
+  const err = jest.spyOn(process.stderr, 'write').mockImplementation(capture);
+  try {
+    await fn();
+  } finally {
+    out.mockRestore();
+    err.mockRestore();
+  }
+  return written;
+}
+
+/** A stack trace line as Node prints it */
+const STACK_LINE = /^ {4}at /m;
 
 interface Answer<T = Record<string, unknown>> {
   status: number;
@@ -151,6 +173,44 @@ describe('the api (embedded profile, `almanac serve`)', () => {
       expect(unknown.status).toBe(404);
       expect(String(unknown.body.message)).toContain('"Nope"');
       expect(await logSize()).toBe(before);
+    });
+
+    describe('a request that breaks the rules of every entry point (issue 9, item 3)', () => {
+      const bad = badRunRequests([
+        'AfterFlaky',
+        'DailyVolume',
+        'Flaky',
+        'OrderTotals',
+        'SignupInfo',
+        'UserBand',
+      ]);
+
+      it.each(bad.map((r) => [r.what, r] as const))(
+        "with %s: refused with the CLI's message, and nothing appended",
+        async (_, r) => {
+          const before = await logSize();
+          const answer = await call('POST', '/runs', { body: r.api });
+          expect(answer.body.message).toBe(r.message);
+          expect(answer.status).toBe(r.status);
+          expect(await logSize()).toBe(before);
+        },
+      );
+
+      it("the seed's run action and POST /analyze refuse it the same way", async () => {
+        const before = await logSize();
+        const year0 = bad.find((r) => r.what === 'year 0')!;
+        const action = await call('POST', '/', { body: { action: 'run', date: '0000-01-01' } });
+        expect(action.status).toBe(400);
+        expect(action.body.message).toBe(year0.message);
+        const unknown = bad.find((r) => r.what === 'a misspelt computation')!;
+        const analyze = await call('POST', '/analyze', { body: unknown.api });
+        expect(analyze.status).toBe(404);
+        expect(analyze.body.message).toBe(unknown.message);
+        const feb30 = await call('POST', '/analyze', { body: { date: '2026-02-30' } });
+        expect(feb30.status).toBe(400);
+        expect(feb30.body.message).toBe(bad.find((r) => r.what === 'February 30')!.message);
+        expect(await logSize()).toBe(before);
+      });
     });
 
     it('ran the requested runs: failures, skips, and the forced re-run', async () => {
@@ -441,6 +501,43 @@ describe('the api (embedded profile, `almanac serve`)', () => {
         /^almanac_http_requests_total\{method="GET",route="\/runs",status="200"\} \d+$/m,
       );
       expect((await call('GET', '/metrics', { token: null })).status).toBe(401);
+    });
+  });
+
+  describe('logs', () => {
+    it('client errors (400, 404, 413) are logged without a stack trace; a server error keeps its stack', async () => {
+      const answers: number[] = [];
+      const clientErrors = await captureOutput(async () => {
+        for (const body of [
+          { date: D, force: 'yes' },
+          { date: '0000-01-01' },
+          { date: D, targets: ['Nope'] },
+        ])
+          answers.push((await call('POST', '/runs', { body })).status);
+        answers.push((await call('GET', '/runs/no-such-run')).status);
+        // the finding of issue 9: a 10 MB body
+        answers.push(
+          (await call('POST', '/runs', { body: { date: D, padding: 'x'.repeat(10_000_000) } }))
+            .status,
+        );
+      });
+      expect(answers).toEqual([400, 400, 404, 404, 413]);
+      expect(clientErrors).toContain('413 POST /runs: request entity too large');
+      expect(clientErrors).not.toContain('ERROR');
+      expect(clientErrors).not.toMatch(STACK_LINE);
+
+      const getRun = jest
+        .spyOn(AlmanacQueries.prototype, 'getRun')
+        .mockRejectedValueOnce(new Error('the checkpoint store is gone'));
+      let status = 0;
+      const serverError = await captureOutput(async () => {
+        status = (await call('GET', '/runs/any')).status;
+      });
+      getRun.mockRestore();
+      expect(status).toBe(500);
+      expect(serverError).toContain('ERROR');
+      expect(serverError).toContain('the checkpoint store is gone');
+      expect(serverError).toMatch(STACK_LINE);
     });
   });
 

@@ -7,7 +7,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { RunView } from '@almanac/domain/projections';
 import { EmbeddedEngine } from '@almanac/embedded';
-import { loadProjectConfig, parseProjectConfig, runRequestedEvent } from '@almanac/platform';
+import {
+  loadProjectConfig,
+  parseProjectConfig,
+  runRequestedEvent,
+  type ValidRunRequest,
+} from '@almanac/platform';
 import { generateSampleData } from '../../computations/sample-data/generate';
 import { REPO_ROOT, startCluster, type Cluster } from '../cluster/cluster';
 import { waitForRun } from '../cluster/e2e-run';
@@ -148,9 +153,9 @@ describe('distributed Almanac (e2e)', () => {
       spanner.instance(env.SPANNER_INSTANCE).database(env.SPANNER_DATABASE),
     );
     const runId = `outbox-relay-${Date.now()}`;
-    await store.append(`run-${runId}`, [
-      runRequestedEvent(runId, new Date(), { date: DATE, targets: ['MarketStats'] }, 'api'),
-    ]);
+    // a request the api accepted (it is valid for the sample project) before it died
+    const request = { date: DATE, targets: ['MarketStats'] } as ValidRunRequest;
+    await store.append(`run-${runId}`, [runRequestedEvent(runId, new Date(), request, 'api')]);
     await store.close();
     await spanner.close();
     // only the relay publishes it: at the planner's start (and every 30 s)

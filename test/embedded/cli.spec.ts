@@ -1,6 +1,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { createSqliteEventStore } from '@almanac/eventlog';
+import { projectPaths } from '@almanac/platform';
 import { main } from '../../apps/cli/src/main';
+import { badRunRequests } from './bad-run-requests';
 import { computation, D, Fixture, STANDARD_CONFIG, STANDARD_DATA } from './fixture';
 
 /** Runs the CLI in-process and captures what it writes. */
@@ -116,10 +119,46 @@ describe('almanac CLI over a project folder', () => {
     expect(r.stderr).toContain('usage: almanac run --date YYYY-MM-DD');
   });
 
-  it('an impossible date exits 2', async () => {
-    const r = await cli(['run', '--date', '2026-02-30', '--project', f.dir]);
-    expect(r.code).toBe(2);
-    expect(r.stderr).toContain('--date "2026-02-30" is not a date as YYYY-MM-DD');
+  describe('a run request that breaks the rules of every entry point (issue 9, item 3)', () => {
+    /** events in the project's log (none before it exists) */
+    async function logSize(): Promise<number> {
+      const file = projectPaths(f.dir, f.config).eventLog;
+      if (!fs.existsSync(file)) return 0;
+      const store = createSqliteEventStore(file);
+      try {
+        return (await store.readAll()).length;
+      } finally {
+        await store.close();
+      }
+    }
+
+    it.each(
+      badRunRequests(['DailyVolume', 'OrderTotals', 'SignupInfo', 'UserBand']).map(
+        (r) => [r.what, r] as const,
+      ),
+    )("run with %s exits 2 with the api's message and appends nothing", async (_, bad) => {
+      f.loadNewCode();
+      const before = await logSize();
+      const r = await cli(['run', ...bad.cli, '--project', f.dir]);
+      expect(r.stderr).toContain(`almanac run: ${bad.message}\nusage: almanac run --date`);
+      expect(r.code).toBe(2);
+      expect(await logSize()).toBe(before);
+    });
+
+    it('analyze refuses what run refuses, with the same message', async () => {
+      f.loadNewCode();
+      const r = await cli(['analyze', '--date', '9999-12-31', '--project', f.dir]);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain(
+        `almanac analyze: ${badRunRequests([]).find((b) => b.what === 'year 9999')!.message}\n`,
+      );
+    });
+
+    it('the other commands name the option of a date that is not a calendar date', async () => {
+      const r = await cli(['status', '--date', '2026-02-30', '--project', f.dir]);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain('--date "2026-02-30" is not a calendar date as YYYY-MM-DD');
+    });
   });
 
   it('serve --allowed-origin with a path is refused naming the entry, before anything listens', async () => {

@@ -2,11 +2,12 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { exportJsonSchemas } from '@almanac/contracts';
-import { isValidDate } from '@almanac/kernel';
 import { ApiRequestError, describeReason, type AlmanacQueries, type AuditNode } from '@almanac/api';
 import { EmbeddedEngine, embeddedQueries, serveEmbedded } from '@almanac/embedded';
 import {
+  dateFormatIssue,
   findProjectRoot,
+  InvalidRunRequestError,
   loadProjectConfig,
   projectPaths,
   type ProjectConfig,
@@ -43,8 +44,18 @@ const err = (s: string) => process.stderr.write(`${s}\n`);
 function requireDate(values: Record<string, unknown>, name = 'date'): string {
   const v = values[name];
   if (typeof v !== 'string') throw new UsageError(`--${name} is required (YYYY-MM-DD)`);
-  if (!isValidDate(v)) throw new UsageError(`--${name} "${v}" is not a date as YYYY-MM-DD`);
+  const issue = dateFormatIssue(v, `--${name}`);
+  if (issue) throw new UsageError(issue);
   return v;
+}
+
+/**
+ * The date of a run (run, analyze): checked with the rest of the request by the rules the api and
+ * the planner apply (validateRunRequest), so that a bad one gets the api's message.
+ */
+function runDate(values: Record<string, unknown>): string {
+  if (typeof values.date !== 'string') throw new UsageError('--date is required (YYYY-MM-DD)');
+  return values.date;
 }
 
 function project(values: Record<string, unknown>): { root: string; config: ProjectConfig } {
@@ -253,7 +264,7 @@ const commands: Record<string, Command> = {
       verbose: { type: 'boolean', short: 'v' },
       quiet: { type: 'boolean', short: 'q' },
     },
-    run: (v) => runCommand(v, requireDate(v)),
+    run: (v) => runCommand(v, runDate(v)),
   },
   analyze: {
     summary: 'say what a run would run, skip, block or find impossible, without running',
@@ -269,7 +280,7 @@ const commands: Record<string, Command> = {
       'force-upstream': { type: 'boolean' },
     },
     async run(v) {
-      const date = requireDate(v);
+      const date = runDate(v);
       return withQueries(v, async (q) => {
         const rows = await q.analyze(date, (v.computation as string[]) ?? [], {
           force: Boolean(v.force),
@@ -587,6 +598,7 @@ export async function main(argv: string[]): Promise<number> {
   } catch (e) {
     if (
       e instanceof UsageError ||
+      e instanceof InvalidRunRequestError ||
       (e instanceof ApiRequestError && e.status !== 409) ||
       (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')
     ) {

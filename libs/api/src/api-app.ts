@@ -46,7 +46,7 @@ class ApiRequestErrorFilter implements ExceptionFilter {
     res.status(e.status).json({
       statusCode: e.status,
       message: e.message,
-      ...(e.details ? { details: e.details } : {}),
+      ...(e.issues ? { issues: e.issues } : {}),
     });
   }
 }

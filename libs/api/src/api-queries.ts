@@ -2,7 +2,15 @@ import type { Envelope } from '@almanac/contracts';
 import type { EventStore, StoredEvent } from '@almanac/eventlog';
 import { hashKey, type Decision, type RunView } from '@almanac/domain/projections';
 import type { Warehouse } from '@almanac/warehouse';
-import { newRunId, runRequestedEvent } from '@almanac/platform';
+import {
+  InvalidRunRequestError,
+  newRunId,
+  runRequestedEvent,
+  unknownComputationsMessage,
+  validateRunRequest,
+  type RunRequest,
+  type ValidRunRequest,
+} from '@almanac/platform';
 import type { EventPublisher } from '@almanac/platform';
 import type { LoadedProject } from '@almanac/platform';
 import type { ProjectConfig } from '@almanac/platform';
@@ -67,7 +75,8 @@ export class ApiRequestError extends Error {
   constructor(
     readonly status: 400 | 404 | 409,
     message: string,
-    readonly details?: unknown,
+    /** what is wrong, field by field (answered as `issues`, as zod's are) */
+    readonly issues?: readonly unknown[],
   ) {
     super(message);
     this.name = 'ApiRequestError';
@@ -119,11 +128,24 @@ export class AlmanacQueries {
   }
 
   async requestRun(input: RunRequestInput): Promise<{ runId: string }> {
-    this.checkTargets(input.targets);
     const now = this.backend.clock();
+    const valid = this.validate(input, now);
     const runId = newRunId(now);
-    await this.backend.publisher.publish([runRequestedEvent(runId, now, input, 'api')]);
+    await this.backend.publisher.publish([runRequestedEvent(runId, now, valid, 'api')]);
     return { runId };
+  }
+
+  /**
+   * The rules the CLI and the planner apply too (validateRunRequest), answered 404 when the only
+   * issue is an unknown computation, else 400, with the same message as the CLI's.
+   */
+  private validate(request: RunRequest, now: Date): ValidRunRequest {
+    try {
+      return validateRunRequest(request, this.backend.project, this.backend.config, now);
+    } catch (e) {
+      if (!(e instanceof InvalidRunRequestError)) throw e;
+      throw new ApiRequestError(e.code === 'unknown-computation' ? 404 : 400, e.message, e.issues);
+    }
   }
 
   async listRuns(filters: RunFilters): Promise<RunsPage> {
@@ -225,7 +247,8 @@ export class AlmanacQueries {
   }
 
   async analyze(date: string, targets: string[], force: ForceOptions): Promise<AnalyzeRow[]> {
-    this.checkTargets(targets);
+    // what a run would do: the request it predicts must be one a run would accept
+    this.validate({ date, targets, ...force }, this.backend.clock());
     const { project, config, warehouse } = this.backend;
     return analyze(project, config, warehouse, await this.views(), date, targets, force);
   }
@@ -252,12 +275,8 @@ export class AlmanacQueries {
   checkTargets(names: string[]): void {
     const known = this.backend.project.manifest.entries;
     const unknown = names.filter((n) => !known.has(n));
-    if (unknown.length) {
-      throw new ApiRequestError(
-        404,
-        `unknown computation${unknown.length > 1 ? 's' : ''} ${unknown.map((n) => `"${n}"`).join(', ')}; known: ${[...known.keys()].join(', ')}`,
-      );
-    }
+    if (unknown.length)
+      throw new ApiRequestError(404, unknownComputationsMessage(unknown, [...known.keys()]));
   }
 }
 

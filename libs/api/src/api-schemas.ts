@@ -1,14 +1,28 @@
 import { BadRequestException } from '@nestjs/common';
 import { z } from 'zod';
 import { IsoDate } from '@almanac/contracts';
+import { dateFormatIssue } from '@almanac/platform';
 
 /** Request bodies and query strings, validated with zod before anything is read or appended. */
 
 const Names = z.array(z.string().min(1)).default([]);
 
+/**
+ * The date of a run request: the rule and message of run-request.rules.ts, as the CLI gives it.
+ * Its range (almanac.config.ts `dates`, from today) is checked next, with the computations, the
+ * entity ids and the force flags, by validateRunRequest before anything is appended.
+ */
+const RunDate = z
+  .string()
+  .meta({ format: 'date', description: 'YYYY-MM-DD, from dates.min to today + dates.maxDaysAhead' })
+  .superRefine((date, ctx) => {
+    const message = dateFormatIssue(date);
+    if (message) ctx.addIssue({ code: 'custom', message });
+  });
+
 export const RunRequestBody = z
   .object({
-    date: IsoDate,
+    date: RunDate,
     targets: Names,
     entityIds: z.array(z.string().min(1)).optional(),
     /** re-run the targets even if nothing changed (every computation when there are none) */
@@ -21,7 +35,7 @@ export const RunRequestBody = z
 
 export const AnalyzeBody = z
   .object({
-    date: IsoDate,
+    date: RunDate,
     targets: Names,
     force: z.boolean().default(false),
     forceUpstream: z.boolean().default(false),
@@ -34,7 +48,7 @@ export const ManagementBody = z.discriminatedUnion('action', [
   z
     .object({
       action: z.literal('analyze'),
-      date: IsoDate,
+      date: RunDate,
       computation: z.string().min(1).optional(),
       force: z.boolean().default(false),
     })
@@ -42,7 +56,7 @@ export const ManagementBody = z.discriminatedUnion('action', [
   z
     .object({
       action: z.literal('run'),
-      date: IsoDate,
+      date: RunDate,
       computation: z.string().min(1).optional(),
       force: z.boolean().default(false),
       dryRun: z.boolean().default(false),
@@ -105,13 +119,17 @@ export function parseOr400<S extends z.ZodType>(
   if (!parsed.success) {
     throw new BadRequestException({
       statusCode: 400,
-      message: `invalid ${what}: ${parsed.error.issues
-        .map((i) => `${i.path.join('.') || '(body)'}: ${i.message}`)
-        .join('; ')}`,
+      message: `invalid ${what}: ${parsed.error.issues.map(issueText).join('; ')}`,
       issues: parsed.error.issues,
     });
   }
   return parsed.data;
+}
+
+/** `path: message`, or the message alone when it names its field already (RunDate's) */
+function issueText(i: z.core.$ZodIssue): string {
+  const path = i.path.join('.') || '(body)';
+  return i.message.startsWith(`${path} `) ? i.message : `${path}: ${i.message}`;
 }
 
 /** JSON Schema of a request schema, for the OpenAPI document. */

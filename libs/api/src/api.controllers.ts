@@ -135,7 +135,7 @@ export class DecisionsController {
   })
   @ApiBody({ schema: jsonSchemaOf(AnalyzeBody) })
   async analyze(@Body() body: unknown) {
-    const b = parseOr400(AnalyzeBody, body, 'analyze request');
+    const b = parseOr400(AnalyzeBody, body, 'run request');
     return {
       date: b.date,
       computations: await this.q.analyze(b.date, b.targets, {

@@ -34,6 +34,7 @@ import {
   type ProjectPaths,
   type RunRequest,
   type ServiceContext,
+  validateRunRequest,
 } from '@almanac/platform';
 import { ExecutorModule, ExecutorService } from '@almanac/services/executor';
 import { PlannerModule } from '@almanac/services/planner';
@@ -182,11 +183,16 @@ export class EmbeddedEngine {
       this.waiting.get(event.correlationId)?.(event);
   }
 
-  /** Requests a run and waits for its RunCompleted (or RunRejected). */
+  /**
+   * Requests a run and waits for its RunCompleted (or RunRejected). A request that breaks the
+   * rules every entry point checks throws InvalidRunRequestError, and nothing is appended.
+   */
   async run(request: RunRequest): Promise<RunView> {
-    const runId = newRunId(this.clock());
+    const now = this.clock();
+    const valid = validateRunRequest(request, this.project, this.config, now);
+    const runId = newRunId(now);
     const done = new Promise<Envelope>((resolve) => this.waiting.set(runId, resolve));
-    const requested = runRequestedEvent(runId, this.clock(), request, request.requestedBy ?? 'cli');
+    const requested = runRequestedEvent(runId, now, valid, request.requestedBy ?? 'cli');
     // the process that runs it, so that a later start can tell it died (recoverDeadRuns)
     requested.metadata = { ...requested.metadata, process: this.owner };
     await this.publisher.publish([requested]);

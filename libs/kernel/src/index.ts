@@ -24,7 +24,7 @@ export {
   forcedComputations,
   selectComputations,
 } from './manifest';
-export { closestNames, levenshtein } from './closest-names';
+export { closestNames, didYouMean, levenshtein } from './closest-names';
 export { canonicalJson, NotSerializableError } from './canonical-json';
 export {
   sha256,

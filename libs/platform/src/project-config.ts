@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
+import { IsoDate } from '@almanac/contracts';
 import { ApiAuthSettings } from './api-auth-settings';
 
 const TableSettings = z
@@ -80,6 +81,19 @@ export const ProjectConfigSchema = z
       })
       .strict()
       .default({} as never),
+    /**
+     * the dates a run may be requested for: `min` to today (UTC) + `maxDaysAhead` days, inclusive.
+     * The CLI and the api refuse any other date before appending anything; the planner rejects
+     * one that reaches it over the bus (libs/domain/planner/src/run-request.rules.ts).
+     */
+    dates: z
+      .object({
+        min: IsoDate.default('1970-01-01'),
+        maxDaysAhead: z.number().int().nonnegative().default(365),
+      })
+      .strict()
+      // prefault: an absent section is parsed as {}, so that it gets the defaults above
+      .prefault({}),
     /** safe subset of settings given to computations as ctx.config */
     settings: z.record(z.string(), z.unknown()).default({}),
     references: z.record(z.string(), z.unknown()).default({}),

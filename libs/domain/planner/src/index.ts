@@ -1,1 +1,2 @@
 export * from './planner.decider';
+export * from './run-request.rules';

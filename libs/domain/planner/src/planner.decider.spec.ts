@@ -31,6 +31,7 @@ const cmd = (
   type: 'PlanRun',
   request: req,
   selection,
+  rules: { computations: ['A', 'B', 'C', 'D'], dates: { min: '1970-01-01', maxDaysAhead: 365 } },
   epoch: '1',
   now,
 });
@@ -113,6 +114,58 @@ describe('planner', () => {
           payload: { code: 'unknown-computation', message: expect.stringContaining('"Cx"') },
         });
       });
+  });
+
+  describe('a RunRequested that reaches it over the bus breaking the rules the CLI and the api check', () => {
+    const onBus = (payload: Record<string, unknown>) =>
+      makeEvent({ ...request, type: 'RunRequested', payload: { ...request.payload, ...payload } });
+    const selected = { ok: true as const, computations: chain };
+
+    it.each([
+      [
+        { date: '0000-01-01' },
+        'invalid-request',
+        'invalid run request: date "0000-01-01" is outside the accepted range 1970-01-01 to 2027-01-15 (dates.min to today + dates.maxDaysAhead days, in almanac.config.ts)',
+      ],
+      [
+        { date: '9999-12-31' },
+        'invalid-request',
+        'invalid run request: date "9999-12-31" is outside the accepted range 1970-01-01 to 2027-01-15 (dates.min to today + dates.maxDaysAhead days, in almanac.config.ts)',
+      ],
+      [
+        { targets: ['Cx', 'Nope'] },
+        'unknown-computation',
+        'invalid run request: unknown computations "Cx" (did you mean "C"?), "Nope"; known: A, B, C, D',
+      ],
+      [
+        { entityIds: ['u1', '_global'] },
+        'invalid-request',
+        'invalid run request: entity id "_global" is reserved for the results of global computations',
+      ],
+      [
+        { force: true, forceUpstream: true },
+        'invalid-request',
+        'invalid run request: force and forceUpstream (--force and --force-upstream) cannot be combined: forceUpstream already re-runs the targets, and their dependencies too',
+      ],
+    ])('%j: rejected (%s), naming why', (payload, code, message) => {
+      spec
+        .given([])
+        .when(cmd(selected, onBus(payload)))
+        .then([
+          expect.objectContaining({
+            type: 'RunRejected',
+            causationId: 'RunRequested:r1',
+            payload: { runId: 'r1', date: expect.any(String), code, message },
+          }),
+        ]);
+    });
+
+    it("a date up to a year ahead of the planner's clock is planned", () => {
+      spec
+        .given([])
+        .when(cmd(selected, onBus({ date: '2027-01-15' })))
+        .then((events) => expect(events.map((e) => e.type)).toEqual(['RunPlanned', 'PassReady']));
+    });
   });
 
   it('does nothing for a redelivered request that was already planned', () => {

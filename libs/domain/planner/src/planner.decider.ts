@@ -6,6 +6,12 @@ import {
   type PlannedComputation,
 } from '@almanac/contracts';
 import { forcedComputations } from '@almanac/kernel';
+import {
+  describeRunRequestIssues,
+  rejectionCode,
+  runRequestIssues,
+  type RunRequestRules,
+} from './run-request.rules';
 
 export const PLANNER = 'planner';
 
@@ -22,6 +28,8 @@ export interface PlanRun {
   type: 'PlanRun';
   request: Envelope<'RunRequested'>;
   selection: Selection;
+  /** the rules every entry point checks; today is taken from `now` */
+  rules: Omit<RunRequestRules, 'today'>;
   epoch: string;
   now: string;
 }
@@ -52,21 +60,23 @@ export const plannerDecider = {
       producer: PLANNER,
       occurredAt: now,
     };
-    if (!selection.ok || selection.computations.length === 0) {
-      return [
-        makeEvent({
-          ...common,
-          type: 'RunRejected',
-          eventId: eventIds.runRejected(runId),
-          payload: {
-            runId,
-            date,
-            code: selection.ok ? 'invalid-request' : selection.code,
-            message: selection.ok ? 'there are no computations to run' : selection.message,
-          },
-        }),
-      ];
-    }
+    const rejected = (code: Envelope<'RunRejected'>['payload']['code'], message: string) => [
+      makeEvent({
+        ...common,
+        type: 'RunRejected',
+        eventId: eventIds.runRejected(runId),
+        payload: { runId, date, code, message },
+      }),
+    ];
+    // The CLI and the api refuse a request that breaks these rules before appending anything. A
+    // RunRequested that arrives over the bus anyway (another producer, an older version, a
+    // hand-published message) cannot be refused to its sender, which is gone: it is rejected
+    // here, with the message the CLI and the api would have given.
+    const issues = runRequestIssues(request.payload, { ...command.rules, today: now.slice(0, 10) });
+    if (issues.length) return rejected(rejectionCode(issues), describeRunRequestIssues(issues));
+    if (!selection.ok) return rejected(selection.code, selection.message);
+    if (selection.computations.length === 0)
+      return rejected('invalid-request', 'there are no computations to run');
     const computations = compactPasses(selection.computations);
     const passes: string[][] = [];
     for (const c of computations) (passes[c.pass] ??= []).push(c.name);

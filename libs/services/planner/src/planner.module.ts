@@ -55,6 +55,7 @@ export class PlannerModule {
               publisher: ctx.publisher,
               project: ctx.project,
               epoch: ctx.config.epoch,
+              dates: ctx.config.dates,
               clock: ctx.clock,
               schemas: ctx.schemas,
             }),

@@ -1,7 +1,7 @@
 import { type EventSchemas, streams, type Envelope } from '@almanac/contracts';
 import type { EventStore } from '@almanac/eventlog';
 import { ManifestError, selectComputations } from '@almanac/kernel';
-import { plannerDecider, type Selection } from '@almanac/domain/planner';
+import { plannerDecider, type DateSettings, type Selection } from '@almanac/domain/planner';
 import type { EventPublisher } from '@almanac/platform';
 import type { LoadedProject } from '@almanac/platform';
 
@@ -13,6 +13,8 @@ export class PlannerService {
       publisher: EventPublisher;
       project: LoadedProject;
       epoch: string;
+      /** the dates a run may be for (almanac.config.ts `dates`) */
+      dates: DateSettings;
       clock: () => Date;
       /** how messages are read: older versions upcast (ADR 0011) */
       schemas: EventSchemas;
@@ -33,6 +35,10 @@ export class PlannerService {
         type: 'PlanRun',
         request,
         selection: this.select(request.payload.targets),
+        rules: {
+          computations: [...this.deps.project.manifest.entries.keys()],
+          dates: this.deps.dates,
+        },
         epoch: this.deps.epoch,
         now: this.deps.clock().toISOString(),
       },
