@@ -80,7 +80,8 @@ export const ProjectConfigSchema = z
         breaker: BreakerSettings.default(BreakerSettings.parse({})),
       })
       .strict()
-      .default({} as never),
+      // prefault: an absent section is parsed as {}, so that it gets the defaults above
+      .prefault({}),
     /**
      * the dates a run may be requested for: `min` to today (UTC) + `maxDaysAhead` days, inclusive.
      * The CLI and the api refuse any other date before appending anything; the planner rejects
