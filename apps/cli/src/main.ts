@@ -427,6 +427,8 @@ const commands: Record<string, Command> = {
       '  --allowed-host: a name the api is reached as besides localhost, 127.0.0.1, [::1]',
       '  (also ALMANAC_ALLOWED_HOSTS); --allowed-origin: an origin whose pages may call the api',
       '  (CORS; also ALMANAC_ALLOWED_ORIGINS). Both comma-separated in the environment.',
+      '  ALMANAC_RATE_LIMIT=120/min (or api.rateLimit): requests per caller; off by default',
+      '  without auth, 600/min with it.',
     ].join('\n'),
     options: {
       host: { type: 'string' },

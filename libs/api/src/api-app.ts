@@ -23,6 +23,8 @@ import {
 import { authProviders } from './auth/auth.guard';
 import { assertSafeBind, type Authenticator } from './auth/authenticator';
 import { MetricsRegistry } from './metrics';
+import type { RateLimit } from './rate-limit/rate-limit.policy';
+import { rateLimitProviders } from './rate-limit/rate-limit.guard';
 import {
   bodyErrorMiddleware,
   browserSafetyMiddleware,
@@ -38,7 +40,7 @@ interface JsonResponse {
   json(body: unknown): void;
 }
 
-/** ApiRequestError -> 400/404/409 with the message; anything else keeps Nest's handling. */
+/** ApiRequestError -> 400/404/409/422 with the message; anything else keeps Nest's handling. */
 @Catch(ApiRequestError)
 class ApiRequestErrorFilter implements ExceptionFilter {
   catch(e: ApiRequestError, host: ArgumentsHost) {
@@ -47,6 +49,7 @@ class ApiRequestErrorFilter implements ExceptionFilter {
       statusCode: e.status,
       message: e.message,
       ...(e.issues ? { issues: e.issues } : {}),
+      ...(e.details ? { details: e.details } : {}),
     });
   }
 }
@@ -74,12 +77,16 @@ interface TimedResponse {
  * the OpenAPI document at /docs (Swagger UI served from the installed package, no CDN) and the
  * status page at /status. Refuses a non-loopback address when auth is disabled. Before any route,
  * the browser-safety checks (Host, Origin, CORS, JSON bodies only); bodies are parsed as JSON only.
+ * After authentication, the rate limit per caller (none when `rateLimit` is null).
  */
 export async function hostApi(opts: {
   handle: ServiceHandle;
   queries: AlmanacQueries;
   authenticator: Authenticator;
   browserSafety: BrowserSafetySettings;
+  rateLimit: RateLimit | null;
+  /** the rate limiter's clock, in ms (default Date.now; tests pass their own) */
+  rateLimitClock?: () => number;
   host: string;
   port: number;
 }): Promise<INestApplication> {
@@ -101,6 +108,8 @@ export async function hostApi(opts: {
       { provide: METRICS, useValue: metrics },
       { provide: APP_FILTER, useClass: ApiRequestErrorFilter },
       ...authProviders(opts.authenticator),
+      // after the auth guard: it keys the buckets by the principal that guard sets
+      ...rateLimitProviders(opts.rateLimit, opts.rateLimitClock),
     ],
     configure(app) {
       app.use((req: TimedRequest, res: TimedResponse, next: () => void) => {

@@ -1,8 +1,16 @@
-import type { Envelope } from '@almanac/contracts';
+import { streams, type Envelope } from '@almanac/contracts';
 import type { EventStore, StoredEvent } from '@almanac/eventlog';
-import { hashKey, type Decision, type RunView } from '@almanac/domain/projections';
+import {
+  compareRunKeys,
+  hashKey,
+  runKey,
+  type Decision,
+  type RunKey,
+  type RunView,
+} from '@almanac/domain/projections';
 import type { Warehouse } from '@almanac/warehouse';
 import {
+  idempotentRunId,
   InvalidRunRequestError,
   newRunId,
   runRequestedEvent,
@@ -18,15 +26,18 @@ import {
   analyze,
   describeReason,
   readRunEvents,
+  readRunView,
   explain,
   latestRunDate,
   statusRows,
   type AnalyzeRow,
   type ExplainReport,
   type ForceOptions,
+  type RunLookup,
   type StatusRow,
   type Views,
 } from './queries';
+import { readDroppedRuns, type RunMatch } from './older-runs';
 import type {
   ComputationInfo,
   ComputationStatus,
@@ -70,26 +81,22 @@ export interface ApiBackend {
   maxStalenessMs?: number;
 }
 
-/** A request the api cannot answer as asked; the controllers turn it into 400 or 404. */
+/** A request the api cannot answer as asked; the controllers turn it into 400, 404 or 422. */
 export class ApiRequestError extends Error {
   constructor(
-    readonly status: 400 | 404 | 409,
+    readonly status: 400 | 404 | 409 | 422,
     message: string,
     /** what is wrong, field by field (answered as `issues`, as zod's are) */
     readonly issues?: readonly unknown[],
+    /** what the client needs to act on it (answered as `details`) */
+    readonly details?: unknown,
   ) {
     super(message);
     this.name = 'ApiRequestError';
   }
 }
 
-export interface RunFilters {
-  status?: string[];
-  /** run dates from..to, inclusive */
-  from?: string;
-  to?: string;
-  /** runs whose plan included this computation */
-  computation?: string;
+export interface RunFilters extends RunMatch {
   limit: number;
   cursor?: string;
 }
@@ -105,6 +112,16 @@ export interface RunRequestInput {
 }
 
 const ACTIVE: ReadonlySet<string> = new Set(['requested', 'planned', 'running']);
+
+/** The fields of a run request an Idempotency-Key binds: a retry must repeat them. */
+const REQUEST_FIELDS = [
+  'date',
+  'targets',
+  'entityIds',
+  'force',
+  'forceUpstream',
+  'dryRun',
+] as const;
 
 /** What every endpoint answers, computed from projections of the log and nothing else. */
 export class AlmanacQueries {
@@ -127,12 +144,49 @@ export class AlmanacQueries {
     return this.backend.projections.views;
   }
 
-  async requestRun(input: RunRequestInput): Promise<{ runId: string }> {
+  /**
+   * Appends and publishes RunRequested. With an idempotency key the run id is derived from
+   * (requestedBy, key), so the log's unique event ids make a retry (from any replica, after any
+   * restart) find the first request instead of starting another run: `replayed` is then true and
+   * nothing is appended. A retry must repeat the first request, else 422.
+   */
+  async requestRun(
+    input: RunRequestInput,
+    idempotencyKey?: string,
+  ): Promise<{ runId: string; replayed: boolean }> {
     const now = this.backend.clock();
     const valid = this.validate(input, now);
-    const runId = newRunId(now);
-    await this.backend.publisher.publish([runRequestedEvent(runId, now, valid, 'api')]);
-    return { runId };
+    if (idempotencyKey === undefined) {
+      const runId = newRunId(now);
+      await this.backend.publisher.publish([runRequestedEvent(runId, now, valid, 'api')]);
+      return { runId, replayed: false };
+    }
+    const runId = idempotentRunId(input.requestedBy, idempotencyKey);
+    const event = runRequestedEvent(runId, now, valid, 'api');
+    const fresh = await this.backend.publisher.publish([event]);
+    if (fresh.length > 0) return { runId, replayed: false };
+    const first = (await this.backend.store.readStream(streams.run(runId))).find(
+      (e) => e.type === 'RunRequested',
+    );
+    if (!first) throw new Error(`run ${runId} has no RunRequested although its id is in the log`);
+    const was = first.payload as Record<string, unknown>;
+    const asked = event.payload as Record<string, unknown>;
+    const differences = REQUEST_FIELDS.filter(
+      (f) => JSON.stringify(was[f]) !== JSON.stringify(asked[f]),
+    );
+    if (differences.length > 0) {
+      const changes = differences
+        .map((f) => `${f} was ${JSON.stringify(was[f])}, now ${JSON.stringify(asked[f])}`)
+        .join('; ');
+      throw new ApiRequestError(
+        422,
+        `Idempotency-Key "${idempotencyKey}" was first sent by ${input.requestedBy} with another ` +
+          `request, which started run ${runId}: ${changes}. Send a new key for a new run`,
+        undefined,
+        { runId, differences },
+      );
+    }
+    return { runId, replayed: true };
   }
 
   /**
@@ -148,34 +202,56 @@ export class AlmanacQueries {
     }
   }
 
+  /**
+   * Runs newest first. The live views hold every run still going and every finished run after
+   * their horizon; a page that reaches past the horizon reads the dropped runs from the log.
+   */
   async listRuns(filters: RunFilters): Promise<RunsPage> {
     if (filters.computation) this.checkTargets([filters.computation]);
-    const after = filters.cursor ? decodeCursor(filters.cursor) : null;
+    const before = filters.cursor ? decodeCursor(filters.cursor) : null;
     const now = this.backend.clock().getTime();
-    const runs = Object.values((await this.views()).runs)
-      .filter((r) => !filters.status?.length || filters.status.includes(r.status))
-      .filter((r) => !filters.from || r.date >= filters.from)
-      .filter((r) => !filters.to || r.date <= filters.to)
-      .filter(
-        (r) =>
-          !filters.computation ||
-          r.computations[filters.computation] !== undefined ||
-          r.targets.includes(filters.computation),
-      )
-      .sort(newestFirst)
-      .filter((r) => !after || newestFirst(r, after) > 0);
+    const { runs: live, horizon } = (await this.views()).runs;
+    const kept = Object.values(live)
+      .filter((r) => matches(r, filters))
+      .filter((r) => !before || compareRunKeys(runKey(r), before) < 0)
+      .sort(newestFirst);
+    let runs: RunView[] = kept;
+    // every run dropped is at or before the horizon: with more than a page after it, none shows
+    const afterHorizon = horizon
+      ? kept.filter((r) => compareRunKeys(runKey(r), horizon) > 0).length
+      : kept.length;
+    const onlyActive = filters.status?.length && filters.status.every((s) => ACTIVE.has(s));
+    if (horizon && afterHorizon <= filters.limit && !onlyActive) {
+      const dropped = await readDroppedRuns(this.backend.store, {
+        ...filters,
+        horizon,
+        before,
+        skip: new Set(Object.keys(live)),
+        limit: filters.limit + 1,
+      });
+      const read = await Promise.all(dropped.map(([, id]) => readRunView(this.backend.store, id)));
+      runs = [...kept, ...read.filter((r): r is RunView => r !== null)].sort(newestFirst);
+    }
     const page = runs.slice(0, filters.limit);
     const more = runs.length > filters.limit;
     return {
       runs: page.map((r) => runSummary(r, now)),
-      nextCursor: more ? encodeCursor(page[page.length - 1]) : null,
+      nextCursor: more ? encodeCursor(runKey(page[page.length - 1])) : null,
     };
   }
 
   async getRun(runId: string): Promise<RunView & { elapsedMs: number }> {
-    const run = (await this.views()).runs[runId];
+    const run = await this.runOf(await this.views())(runId);
     if (!run) throw new ApiRequestError(404, `unknown run "${runId}"`);
     return { ...run, elapsedMs: elapsed(run, this.backend.clock().getTime()) };
+  }
+
+  /** a run from the live views, or folded from its own streams when they dropped it */
+  private runOf(views: Views): RunLookup {
+    return async (runId) =>
+      Object.hasOwn(views.runs.runs, runId)
+        ? views.runs.runs[runId]
+        : readRunView(this.backend.store, runId);
   }
 
   /** The run's timeline: every event of its streams, in log order. */
@@ -255,7 +331,8 @@ export class AlmanacQueries {
 
   async explain(name: string, date: string): Promise<ExplainReport> {
     this.checkTargets([name]);
-    const report = explain(await this.views(), name, date);
+    const views = await this.views();
+    const report = await explain(views, name, date, this.runOf(views));
     if (!report) throw new ApiRequestError(404, `${name} has never run for ${date}`);
     return report;
   }
@@ -281,22 +358,32 @@ export class AlmanacQueries {
 }
 
 function newestFirst(a: RunView, b: RunView): number {
-  if (a.requestedAt !== b.requestedAt) return a.requestedAt < b.requestedAt ? 1 : -1;
-  return a.runId < b.runId ? 1 : a.runId > b.runId ? -1 : 0;
+  return compareRunKeys(runKey(b), runKey(a));
 }
 
-function encodeCursor(r: RunView): string {
-  return Buffer.from(JSON.stringify([r.requestedAt, r.runId])).toString('base64url');
+function matches(r: RunView, f: RunMatch): boolean {
+  return (
+    (!f.status?.length || f.status.includes(r.status)) &&
+    (!f.from || r.date >= f.from) &&
+    (!f.to || r.date <= f.to) &&
+    (!f.computation ||
+      r.computations[f.computation] !== undefined ||
+      r.targets.includes(f.computation))
+  );
 }
 
-function decodeCursor(cursor: string): RunView {
+function encodeCursor(key: RunKey): string {
+  return Buffer.from(JSON.stringify(key)).toString('base64url');
+}
+
+function decodeCursor(cursor: string): RunKey {
   try {
     const [requestedAt, runId] = JSON.parse(Buffer.from(cursor, 'base64url').toString()) as [
       unknown,
       unknown,
     ];
     if (typeof requestedAt !== 'string' || typeof runId !== 'string') throw new Error('shape');
-    return { requestedAt, runId } as RunView;
+    return [requestedAt, runId];
   } catch {
     throw new ApiRequestError(400, `invalid cursor "${cursor}": pass back a nextCursor as given`);
   }

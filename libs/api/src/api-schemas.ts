@@ -109,6 +109,11 @@ export const StatusQuery = z
 
 export const DateParam = IsoDate;
 
+/** An Idempotency-Key header: 1 to 255 printable ASCII characters (a UUID fits). */
+export const IdempotencyKey = z
+  .string()
+  .regex(/^[\x20-\x7e]{1,255}$/, 'expected 1 to 255 printable ASCII characters (e.g. a UUID)');
+
 /** Parses or answers 400 with the zod issues (nothing is read or appended on a bad request). */
 export function parseOr400<S extends z.ZodType>(
   schema: S,

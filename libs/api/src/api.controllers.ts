@@ -3,19 +3,30 @@ import {
   Controller,
   Get,
   Header,
+  Headers,
   HttpCode,
   Inject,
   Param,
   Post,
   Query,
   Req,
+  Res,
   ForbiddenException,
 } from '@nestjs/common';
-import { ApiBearerAuth, ApiBody, ApiOperation, ApiParam, ApiQuery, ApiTags } from '@nestjs/swagger';
+import {
+  ApiBearerAuth,
+  ApiBody,
+  ApiHeader,
+  ApiOperation,
+  ApiParam,
+  ApiQuery,
+  ApiTags,
+} from '@nestjs/swagger';
 import { AlmanacQueries } from './api-queries';
 import {
   AnalyzeBody,
   DateParam,
+  IdempotencyKey,
   jsonSchemaOf,
   ManagementBody,
   parseOr400,
@@ -34,6 +45,7 @@ export const QUERIES = Symbol('almanac.AlmanacQueries');
 export const METRICS = Symbol('almanac.MetricsRegistry');
 
 type AuthedRequest = { principal?: Principal };
+type HeaderSink = { setHeader(name: string, value: string): unknown };
 const who = (req: AuthedRequest) => req.principal?.name ?? 'api';
 
 @ApiTags('runs')
@@ -46,9 +58,23 @@ export class RunsController {
   @HttpCode(202)
   @ApiOperation({ summary: 'Request a run: appends and publishes RunRequested; answers its id' })
   @ApiBody({ schema: jsonSchemaOf(RunRequestBody) })
-  request(@Body() body: unknown, @Req() req: AuthedRequest) {
+  @ApiHeader({
+    name: 'Idempotency-Key',
+    required: false,
+    description:
+      'retries with the same key (same caller) answer the first run, 202 with Idempotent-Replayed: true, and append nothing; the same key with another body is 422',
+  })
+  async request(
+    @Body() body: unknown,
+    @Req() req: AuthedRequest,
+    @Headers('idempotency-key') key: string | undefined,
+    @Res({ passthrough: true }) res: HeaderSink,
+  ) {
     const r = parseOr400(RunRequestBody, body, 'run request');
-    return this.q.requestRun({ ...r, requestedBy: who(req) });
+    const k = key === undefined ? undefined : parseOr400(IdempotencyKey, key, 'Idempotency-Key');
+    const { runId, replayed } = await this.q.requestRun({ ...r, requestedBy: who(req) }, k);
+    if (replayed) res.setHeader('Idempotent-Replayed', 'true');
+    return { runId };
   }
 
   @Get()

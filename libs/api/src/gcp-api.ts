@@ -5,6 +5,7 @@ import { AlmanacQueries } from './api-queries';
 import { apiProjections } from './api-projections';
 import { resolveAuth } from './auth/auth-config';
 import { resolveBrowserSafety } from './browser-safety/browser-safety.policy';
+import { resolveRateLimit } from './rate-limit/rate-limit.policy';
 import {
   runGcpService,
   type GcpProfile,
@@ -29,7 +30,9 @@ async function hostGcpApi(
 ): Promise<INestApplication> {
   const checkpoints = createSpannerCheckpointStore(profile.database);
   // every save is a read-write transaction: at most one every 15 s (flushed on shutdown)
-  const projections = apiProjections(profile.store, checkpoints, 15_000);
+  const projections = apiProjections(profile.store, checkpoints, 15_000, {
+    recentRuns: profile.config.api?.recentRuns,
+  });
   const queries = new AlmanacQueries({
     profile: 'gcp',
     store: profile.store,
@@ -44,6 +47,11 @@ async function hostGcpApi(
   });
   const authenticator = resolveAuth({ settings: profile.config.api?.auth, env });
   const browserSafety = resolveBrowserSafety({ env });
+  const rateLimit = resolveRateLimit({
+    setting: profile.config.api?.rateLimit,
+    env,
+    authEnabled: authenticator.enabled,
+  });
   try {
     return await hostApi({
       handle: {
@@ -58,6 +66,7 @@ async function hostGcpApi(
       queries,
       authenticator,
       browserSafety,
+      rateLimit,
       host: serviceEnv.HOST,
       port: serviceEnv.PORT,
     });

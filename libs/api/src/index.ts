@@ -8,6 +8,11 @@ export * from './gcp-api';
 export * from './auth/authenticator';
 export * from './auth/auth-config';
 export {
+  RateLimitConfigError,
+  resolveRateLimit,
+  type RateLimit,
+} from './rate-limit/rate-limit.policy';
+export {
   BrowserSafetyConfigError,
   resolveBrowserSafety,
   type BrowserSafetySettings,

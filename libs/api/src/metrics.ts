@@ -30,8 +30,9 @@ export class MetricsRegistry {
       lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
       for (const [l, v] of samples) lines.push(`${name}${labelText(l)} ${v}`);
     };
-    const runs = Object.values(views.runs);
-    const byStatus = new Map<string, number>();
+    // the views hold the recent runs and count the ones they dropped (ADR 0014)
+    const runs = Object.values(views.runs.runs);
+    const byStatus = new Map<string, number>(Object.entries(views.runs.dropped));
     for (const r of runs) byStatus.set(r.status, (byStatus.get(r.status) ?? 0) + 1);
     metric(
       'almanac_runs',
@@ -69,10 +70,13 @@ export class MetricsRegistry {
       [{}, oldest],
     ]);
     const done = runs.filter((r) => r.durationMs !== null);
+    const dropped = views.runs.droppedDurations;
     metric('almanac_run_duration_seconds_sum', 'counter', 'Total duration of completed runs.', [
-      [{}, done.reduce((s, r) => s + (r.durationMs ?? 0), 0) / 1000],
+      [{}, (dropped.totalMs + done.reduce((s, r) => s + (r.durationMs ?? 0), 0)) / 1000],
     ]);
-    metric('almanac_run_duration_seconds_count', 'counter', 'Completed runs.', [[{}, done.length]]);
+    metric('almanac_run_duration_seconds_count', 'counter', 'Completed runs.', [
+      [{}, dropped.runs + done.length],
+    ]);
     metric(
       'almanac_http_requests_total',
       'counter',

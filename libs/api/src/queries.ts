@@ -7,8 +7,6 @@ import {
   selectComputations,
 } from '@almanac/kernel';
 import {
-  decisionProjection,
-  hashIndexProjection,
   hashKey,
   ProjectionRunner,
   runProjection,
@@ -16,8 +14,8 @@ import {
   type DecisionsView,
   type HashIndex,
   type LogReader,
+  type RecentRunsView,
   type RunView,
-  type RunsView,
   fold,
 } from '@almanac/domain/projections';
 import type { StoredEvent } from '@almanac/eventlog';
@@ -25,19 +23,20 @@ import type { Warehouse } from '@almanac/warehouse';
 import { entitySetInput, readRequiredInputs } from '@almanac/platform';
 import type { LoadedProject } from '@almanac/platform';
 import type { ProjectConfig } from '@almanac/platform';
+import { apiProjectionSet } from './api-projections';
 
-export type Views = { runs: RunsView; decisions: DecisionsView; hashIndex: HashIndex };
+/** `runs` holds the runs still going and the last finished ones (ADR 0014), not every run. */
+export type Views = { runs: RecentRunsView; decisions: DecisionsView; hashIndex: HashIndex };
 
 /** Folds the whole log into the views status, explain and analyze read. */
 export async function readViews(log: LogReader): Promise<Views> {
-  const runner = new ProjectionRunner<Views>(log, {
-    runs: runProjection,
-    decisions: decisionProjection,
-    hashIndex: hashIndexProjection,
-  });
+  const runner = new ProjectionRunner<Views>(log, apiProjectionSet());
   await runner.catchUp();
   return runner.views;
 }
+
+/** A run's view: from the live views when they hold it, else folded from its own streams. */
+export type RunLookup = (runId: string) => Promise<RunView | null>;
 
 export interface StatusRow {
   computation: string;
@@ -112,7 +111,10 @@ export function statusRows(project: LoadedProject, views: Views, date: string): 
 
 /** The date of the most recent run, for commands called without --date. */
 export function latestRunDate(views: Views): string | null {
-  const runs = Object.values(views.runs).sort((a, b) => a.requestedAt.localeCompare(b.requestedAt));
+  // the newest run is always kept: it is either still going or the newest finished one
+  const runs = Object.values(views.runs.runs).sort((a, b) =>
+    a.requestedAt.localeCompare(b.requestedAt),
+  );
   return runs.at(-1)?.date ?? null;
 }
 
@@ -129,7 +131,12 @@ export interface ExplainReport {
   hashParts: HashParts | null;
 }
 
-export function explain(views: Views, computation: string, date: string): ExplainReport | null {
+export async function explain(
+  views: Views,
+  computation: string,
+  date: string,
+  runOf: RunLookup,
+): Promise<ExplainReport | null> {
   const entry = views.decisions[hashKey(computation, date)];
   if (!entry) return null;
   const decision = entry.latest;
@@ -142,10 +149,10 @@ export function explain(views: Views, computation: string, date: string): Explai
   const hashParts = decision.hashParts;
   const changedParts =
     previous?.hashParts && hashParts ? diffHashParts(previous.hashParts, hashParts) : [];
-  const filesNow = views.runs[decision.runId]?.computations[computation]?.codeFiles ?? {};
-  const filesBefore = previous
-    ? (views.runs[previous.runId]?.computations[computation]?.codeFiles ?? {})
-    : {};
+  const filesOf = async (runId: string) =>
+    (await runOf(runId))?.computations[computation]?.codeFiles ?? {};
+  const filesNow = await filesOf(decision.runId);
+  const filesBefore = previous ? await filesOf(previous.runId) : {};
   const changedFiles = previous
     ? [...new Set([...Object.keys(filesNow), ...Object.keys(filesBefore)])]
         .filter((f) => filesNow[f] !== filesBefore[f])

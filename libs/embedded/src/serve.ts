@@ -7,6 +7,7 @@ import { AlmanacQueries } from '@almanac/api';
 import { apiProjections } from '@almanac/api';
 import { resolveAuth } from '@almanac/api';
 import { resolveBrowserSafety } from '@almanac/api';
+import { resolveRateLimit } from '@almanac/api';
 
 export interface ServeOptions {
   root: string;
@@ -16,20 +17,23 @@ export interface ServeOptions {
   /** 0: any free port */
   port?: number;
   /**
-   * where ALMANAC_API_TOKENS, the OIDC settings, ALMANAC_ALLOWED_HOSTS and ALMANAC_ALLOWED_ORIGINS
-   * are read (default: process.env)
+   * where ALMANAC_API_TOKENS, the OIDC settings, ALMANAC_ALLOWED_HOSTS, ALMANAC_ALLOWED_ORIGINS and
+   * ALMANAC_RATE_LIMIT are read (default: process.env)
    */
   env?: NodeJS.ProcessEnv;
   /** names the api may be reached as besides loopback ones (added to ALMANAC_ALLOWED_HOSTS) */
   allowedHosts?: string[];
   /** origins whose pages may call the api, with CORS (added to ALMANAC_ALLOWED_ORIGINS) */
   allowedOrigins?: string[];
+  /** the rate limiter's clock, in ms (default Date.now; tests pass their own) */
+  rateLimitClock?: () => number;
   engine?: Omit<EngineOptions, 'root' | 'config'>;
 }
 
 export interface ServedApi {
   url: string;
   engine: EmbeddedEngine;
+  queries: AlmanacQueries;
   app: INestApplication;
   close(): Promise<void>;
 }
@@ -43,7 +47,9 @@ export function embeddedQueries(
   minSaveIntervalMs = 0,
 ): { queries: AlmanacQueries; close(): Promise<void> } {
   const checkpoints = createSqliteCheckpointStore(engine.paths.checkpoints);
-  const projections = apiProjections(engine.store, checkpoints, minSaveIntervalMs);
+  const projections = apiProjections(engine.store, checkpoints, minSaveIntervalMs, {
+    recentRuns: engine.config.api?.recentRuns,
+  });
   const queries = new AlmanacQueries({
     profile: 'embedded',
     store: engine.store,
@@ -76,6 +82,11 @@ export async function serveEmbedded(opts: ServeOptions): Promise<ServedApi> {
     allowedHosts: opts.allowedHosts,
     allowedOrigins: opts.allowedOrigins,
   });
+  const rateLimit = resolveRateLimit({
+    setting: opts.config.api?.rateLimit,
+    env,
+    authEnabled: authenticator.enabled,
+  });
   const engine = await EmbeddedEngine.open({
     root: opts.root,
     config: opts.config,
@@ -100,6 +111,8 @@ export async function serveEmbedded(opts: ServeOptions): Promise<ServedApi> {
       queries,
       authenticator,
       browserSafety,
+      rateLimit,
+      rateLimitClock: opts.rateLimitClock,
       host: opts.host ?? '127.0.0.1',
       port: opts.port ?? 0,
     });
@@ -108,5 +121,5 @@ export async function serveEmbedded(opts: ServeOptions): Promise<ServedApi> {
     throw e;
   }
   const url = (await app.getUrl()).replace('[::1]', '127.0.0.1');
-  return { url, engine, app, close: () => app.close() };
+  return { url, engine, queries, app, close: () => app.close() };
 }

@@ -104,6 +104,16 @@ export const ProjectConfigSchema = z
       .object({
         /** bearer tokens (sha256 of each; secrets come from ALMANAC_API_TOKENS) and OIDC */
         auth: ApiAuthSettings.optional(),
+        /**
+         * finished runs the api keeps in memory (the most recently requested; default 200, the
+         * largest page of GET /runs); older ones are read from the log when asked for
+         */
+        recentRuns: z.number().int().positive().optional(),
+        /**
+         * requests per caller, "120/min", "5/10s" or "off" (ALMANAC_RATE_LIMIT wins); default
+         * 600/min with auth on, off without
+         */
+        rateLimit: z.string().min(1).optional(),
       })
       .strict()
       .optional(),

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { eventIds, makeEvent, streams, type Envelope } from '@almanac/contracts';
 import {
   describeRunRequestIssues,
@@ -104,4 +104,14 @@ export function newRunId(now: Date): string {
     .replace(/[-:]/g, '')
     .replace(/\.\d+Z$/, 'Z');
   return `${t}-${randomBytes(3).toString('hex')}`;
+}
+
+/**
+ * The run id of a request sent with an Idempotency-Key: the same for every retry of (principal,
+ * key), so the log's unique event ids (RunRequested:<runId>) keep a retry from starting a second
+ * run, whichever replica receives it and however long after.
+ */
+export function idempotentRunId(principal: string, key: string): string {
+  const digest = createHash('sha256').update(`${principal}\n${key}`).digest('hex');
+  return `key-${digest.slice(0, 24)}`;
 }

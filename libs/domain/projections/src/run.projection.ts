@@ -374,3 +374,79 @@ export const activeRunsProjection: Projection<RunsView> = {
     return view;
   },
 };
+
+/** (requestedAt, runId): the order runs are listed in. */
+export type RunKey = [requestedAt: string, runId: string];
+
+export const runKey = (run: Pick<RunView, 'requestedAt' | 'runId'>): RunKey => [
+  run.requestedAt,
+  run.runId,
+];
+
+/** Negative when `a` was requested before `b` (ties: by run id), 0 when equal. */
+export function compareRunKeys(a: RunKey, b: RunKey): number {
+  if (a[0] !== b[0]) return a[0] < b[0] ? -1 : 1;
+  return a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0;
+}
+
+export interface RecentRunsView {
+  /** every run still going, and the `keep` finished runs requested last */
+  runs: RunsView;
+  /**
+   * the key of the newest finished run dropped (null: none yet). Every finished run whose key is
+   * after it is in `runs`; none at or before it is.
+   */
+  horizon: RunKey | null;
+  /** finished runs dropped from `runs`, by status */
+  dropped: Partial<Record<RunStatus, number>>;
+  /** the dropped runs that have a duration (RunCompleted), and the sum of their durations */
+  droppedDurations: { runs: number; totalMs: number };
+}
+
+/**
+ * The run projection bounded in memory: every run still going, and of the finished runs the
+ * `keep` requested last (the ones list pages show first). An older run is dropped when it
+ * finishes; its view is folded again from its own streams when asked for. The bound is in the
+ * name, so a checkpoint folded with another bound has another fingerprint.
+ */
+export function recentRunsProjection(keep: number): Projection<RecentRunsView> {
+  if (!Number.isInteger(keep) || keep < 1)
+    throw new RangeError(`keep must be a positive integer, got ${keep}`);
+  const drop = (view: RecentRunsView, run: RunView) => {
+    delete view.runs[run.runId];
+    view.dropped[run.status] = (view.dropped[run.status] ?? 0) + 1;
+    if (run.durationMs !== null) {
+      view.droppedDurations.runs++;
+      view.droppedDurations.totalMs += run.durationMs;
+    }
+  };
+  return {
+    name: `recent-runs(${keep})`,
+    handles: RUN_EVENTS,
+    initial: () => ({
+      runs: {},
+      horizon: null,
+      dropped: {},
+      droppedDurations: { runs: 0, totalMs: 0 },
+    }),
+    evolve(view, event) {
+      const runId = (event.payload as { runId?: string }).runId;
+      const before = runId === undefined ? undefined : view.runs[runId]?.status;
+      evolveRun(view.runs, event);
+      const run = runId === undefined ? undefined : view.runs[runId];
+      const justFinished =
+        run && FINISHED_RUN.has(run.status) && !(before && FINISHED_RUN.has(before));
+      if (!run || !justFinished) return view;
+      if (view.horizon && compareRunKeys(runKey(run), view.horizon) <= 0) {
+        drop(view, run);
+        return view;
+      }
+      const finished = Object.values(view.runs).filter((r) => FINISHED_RUN.has(r.status));
+      if (finished.length <= keep) return view;
+      const oldest = finished.reduce((a, b) => (compareRunKeys(runKey(a), runKey(b)) <= 0 ? a : b));
+      drop(view, oldest);
+      view.horizon = runKey(oldest);
+      return view;
+    },
+  };
+}
