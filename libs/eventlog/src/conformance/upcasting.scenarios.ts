@@ -92,7 +92,13 @@ export function upcastingScenarios(name: string, factory: () => Promise<Upcastin
       const store = open(nextSchemas);
 
       const all = await store.readAll();
-      expect(all.map(envelopeOf)).toEqual(log.map((e) => nextSchemas.parse(e)));
+      // an event at the current version comes back as stored (fields added since with a default
+      // stay absent: they were validated when appended); an older one is upcast and validated
+      expect(all.map(envelopeOf)).toEqual(
+        log.map((e) =>
+          e.schemaVersion === nextSchemas.versionOf(e.type) ? e : nextSchemas.parse(e),
+        ),
+      );
       const completed = all.filter((e) => e.type === 'ComputationCompleted');
       const batches = all.filter((e) => e.type === 'BatchRequested');
       expect([completed.length, batches.length]).toEqual([38, 51]);
