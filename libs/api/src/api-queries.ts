@@ -233,7 +233,8 @@ export class AlmanacQueries {
   async explain(name: string, date: string): Promise<ExplainReport> {
     this.checkTargets([name]);
     const report = explain(await this.views(), name, date);
-    if (!report) throw new ApiRequestError(404, `${name} has never run for ${date}`);
+    if (!report)
+      throw new ApiRequestError(404, `${name} has never run for ${date}`, { code: 'never-run' });
     return report;
   }
 
