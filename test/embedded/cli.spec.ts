@@ -2,33 +2,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createSqliteEventStore } from '@almanac/eventlog';
 import { projectPaths } from '@almanac/platform';
-import { main } from '../../apps/cli/src/main';
 import { badRunRequests } from './bad-run-requests';
+import { cli } from './cli-harness';
 import { computation, D, Fixture, STANDARD_CONFIG, STANDARD_DATA } from './fixture';
-
-/** Runs the CLI in-process and captures what it writes. */
-async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const out = jest
-    .spyOn(process.stdout, 'write')
-    .mockImplementation((chunk: string | Uint8Array) => {
-      stdout += String(chunk);
-      return true;
-    });
-  const err = jest
-    .spyOn(process.stderr, 'write')
-    .mockImplementation((chunk: string | Uint8Array) => {
-      stderr += String(chunk);
-      return true;
-    });
-  try {
-    return { code: await main(args), stdout, stderr };
-  } finally {
-    out.mockRestore();
-    err.mockRestore();
-  }
-}
 
 const flaky = computation({
   className: 'Flaky',

@@ -2,8 +2,8 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { exportJsonSchemas } from '@almanac/contracts';
-import { ApiRequestError, describeReason, type AlmanacQueries, type AuditNode } from '@almanac/api';
-import { EmbeddedEngine, embeddedQueries, serveEmbedded } from '@almanac/embedded';
+import { ApiRequestError, describeReason, type AuditNode } from '@almanac/api';
+import { serveEmbedded } from '@almanac/embedded';
 import {
   dateFormatIssue,
   findProjectRoot,
@@ -12,6 +12,15 @@ import {
   projectPaths,
   type ProjectConfig,
 } from '@almanac/platform';
+import {
+  DEFAULT_WAIT_LOCK_MS,
+  holdProject,
+  openProject,
+  parseWait,
+  untilUnlocked,
+  ServerHoldsProjectError,
+} from './project-access';
+import { describeServer, type ProjectClient } from './project-client';
 import { duration, Progress, runSummary, table } from './render';
 
 class UsageError extends Error {}
@@ -21,6 +30,7 @@ const common: Options = {
   help: { type: 'boolean', short: 'h' },
   json: { type: 'boolean' },
   project: { type: 'string' },
+  'wait-lock': { type: 'string' },
 };
 
 interface Command {
@@ -65,47 +75,54 @@ function project(values: Record<string, unknown>): { root: string; config: Proje
   return { root, config: loadProjectConfig(root) };
 }
 
-async function withEngine<T>(
-  values: Record<string, unknown>,
-  fn: (engine: EmbeddedEngine, progress: Progress) => Promise<T>,
-): Promise<T> {
+/** the command being run, for lines on stderr while it waits */
+let commandName = '';
+
+function access(values: Record<string, unknown>) {
   const { root, config } = project(values);
-  const paths = projectPaths(root, config);
+  const wait = values['wait-lock'];
+  const waitLockMs = typeof wait === 'string' ? parseWait(wait) : DEFAULT_WAIT_LOCK_MS;
+  if (waitLockMs === null)
+    throw new UsageError(`--wait-lock "${String(wait)}" is not a duration (e.g. 30s, 500ms, 2m)`);
+  return {
+    root,
+    config,
+    waitLockMs,
+    say: (line: string) => err(`almanac ${commandName}: ${line}`),
+  };
+}
+
+/**
+ * The project, through the `almanac serve` that holds it or opened here (waiting for another
+ * process's lock up to --wait-lock); progress of a run on stderr unless --json or --quiet.
+ */
+async function withProject<T>(
+  values: Record<string, unknown>,
+  fn: (client: ProjectClient) => Promise<T>,
+  /** run: show its progress, and check that a server runs the code on disk */
+  opts: { run?: boolean } = {},
+): Promise<T> {
+  const a = access(values);
+  const paths = projectPaths(a.root, a.config);
   if (!existsSync(paths.warehouse)) {
     throw new UsageError(
       `no warehouse at ${paths.warehouse}: run \`almanac sample-data\` (or \`npm start\`) first`,
     );
   }
-  const progress = new Progress(process.stderr, !values.json && !values.quiet);
-  const engine = await EmbeddedEngine.open({
-    root,
-    config,
-    onEvent: progress.onEvent,
+  const client = await openProject({
+    ...a,
+    progress: new Progress(process.stderr, Boolean(opts.run) && !values.json && !values.quiet),
+    checkCode: opts.run,
     log: (l) => {
       if (values.verbose || l.level === 'WARN' || l.level === 'ERROR')
         err(`[${l.level}] [${l.computation}] [${l.entityId}] ${l.message}`);
     },
   });
   try {
-    return await fn(engine, progress);
+    return await fn(client);
   } finally {
-    await engine.close();
+    await client.close();
   }
-}
-
-/** The engine plus the api's checkpointed queries over its log. */
-async function withQueries<T>(
-  values: Record<string, unknown>,
-  fn: (queries: AlmanacQueries, engine: EmbeddedEngine) => Promise<T>,
-): Promise<T> {
-  return withEngine({ ...values, quiet: true }, async (engine) => {
-    const { queries, close } = embeddedQueries(engine);
-    try {
-      return await fn(queries, engine);
-    } finally {
-      await close();
-    }
-  });
 }
 
 function timestampOption(values: Record<string, unknown>, name: string): string | undefined {
@@ -148,28 +165,32 @@ function auditLines(node: AuditNode, indent = ''): string[] {
 }
 
 async function runCommand(values: Record<string, unknown>, date: string): Promise<number> {
-  return withEngine(values, async (engine) => {
-    const forceUpstream = Boolean(values['force-upstream']);
-    if (!values.json)
-      err(
-        `running ${date}${forceUpstream ? ' (forced with their dependencies)' : values.force ? ' (forced)' : ''}${values['dry-run'] ? ' (dry run)' : ''} ...`,
-      );
-    const run = await engine.run({
-      date,
-      targets: (values.computation as string[] | undefined) ?? [],
-      entityIds: (values.entity as string[] | undefined) ?? [],
-      force: Boolean(values.force),
-      forceUpstream,
-      dryRun: Boolean(values['dry-run']),
-    });
-    if (values.json) out(JSON.stringify(run, null, 2));
-    else {
-      out(runSummary(run));
-      if (run.rejection) err(`run rejected: ${run.rejection.message}`);
-    }
-    const failed = Object.values(run.computations).some((c) => c.status === 'failed');
-    return failed || run.status === 'rejected' || run.status === 'failed' ? 1 : 0;
-  });
+  return withProject(
+    values,
+    async (client) => {
+      const forceUpstream = Boolean(values['force-upstream']);
+      if (!values.json)
+        err(
+          `running ${date}${forceUpstream ? ' (forced with their dependencies)' : values.force ? ' (forced)' : ''}${values['dry-run'] ? ' (dry run)' : ''}${client.server ? ` through ${describeServer(client.server)}` : ''} ...`,
+        );
+      const run = await client.run({
+        date,
+        targets: (values.computation as string[] | undefined) ?? [],
+        entityIds: (values.entity as string[] | undefined) ?? [],
+        force: Boolean(values.force),
+        forceUpstream,
+        dryRun: Boolean(values['dry-run']),
+      });
+      if (values.json) out(JSON.stringify(run, null, 2));
+      else {
+        out(runSummary(run));
+        if (run.rejection) err(`run rejected: ${run.rejection.message}`);
+      }
+      const failed = Object.values(run.computations).some((c) => c.status === 'failed');
+      return failed || run.status === 'rejected' || run.status === 'failed' ? 1 : 0;
+    },
+    { run: true },
+  );
 }
 
 /**
@@ -180,7 +201,8 @@ async function sampleData(
   values: Record<string, unknown>,
   summaryTo: 'stdout' | 'stderr' = 'stdout',
 ): Promise<number> {
-  const { root, config } = project(values);
+  const a = access(values);
+  const { root, config } = a;
   const sample = config.sample;
   if (!sample)
     throw new UsageError('almanac.config.ts has no "sample" section: nothing to generate');
@@ -189,29 +211,32 @@ async function sampleData(
   const endDate = values['end-date'] !== undefined ? requireDate(values, 'end-date') : sample.date;
   const seed = values.seed !== undefined ? positiveInt(values.seed, 'seed') : undefined;
   const path = projectPaths(root, config).warehouse;
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const mod = require(resolve(root, sample.module)) as {
-    generateSampleData(o: {
-      path: string;
-      users: number;
-      days: number;
-      endDate: string;
-      seed?: number;
-      onProgress?: (d: number, t: number) => void;
-    }): Promise<{ tables: Record<string, number> }>;
-  };
   const t0 = Date.now();
-  if (!values.json)
-    err(`generating ${users} users x ${days} days ending ${endDate} into ${path} ...`);
-  const summary = await mod.generateSampleData({
-    path,
-    users,
-    days,
-    endDate,
-    seed,
-    onProgress: values.json
-      ? undefined
-      : (d, t) => process.stderr.isTTY && process.stderr.write(`\r  ${d}/${t} steps`),
+  // the generator replaces the warehouse file: no run may read it meanwhile
+  const summary = await holdProject(a, 'sample-data replaces the warehouse it reads', () => {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const mod = require(resolve(root, sample.module)) as {
+      generateSampleData(o: {
+        path: string;
+        users: number;
+        days: number;
+        endDate: string;
+        seed?: number;
+        onProgress?: (d: number, t: number) => void;
+      }): Promise<{ tables: Record<string, number> }>;
+    };
+    if (!values.json)
+      err(`generating ${users} users x ${days} days ending ${endDate} into ${path} ...`);
+    return mod.generateSampleData({
+      path,
+      users,
+      days,
+      endDate,
+      seed,
+      onProgress: values.json
+        ? undefined
+        : (d, t) => process.stderr.isTTY && process.stderr.write(`\r  ${d}/${t} steps`),
+    });
   });
   if (process.stderr.isTTY && !values.json) process.stderr.write('\n');
   if (summaryTo === 'stderr')
@@ -281,7 +306,7 @@ const commands: Record<string, Command> = {
     },
     async run(v) {
       const date = runDate(v);
-      return withQueries(v, async (q) => {
+      return withProject(v, async (q) => {
         const rows = await q.analyze(date, (v.computation as string[]) ?? [], {
           force: Boolean(v.force),
           forceUpstream: Boolean(v['force-upstream']),
@@ -305,7 +330,7 @@ const commands: Record<string, Command> = {
     async run(v) {
       const date = v.date !== undefined ? requireDate(v) : undefined;
       const asOf = timestampOption(v, 'as-of');
-      return withQueries(v, async (q) => {
+      return withProject(v, async (q) => {
         const status = await q.status(date, asOf);
         if (!status.date) {
           out(asOf ? `no runs before ${asOf}` : 'no runs yet: try `almanac run --date YYYY-MM-DD`');
@@ -317,15 +342,25 @@ const commands: Record<string, Command> = {
           out(
             table(
               ['computation', 'pass', 'type', 'status', 'run', 'result', 'reason'],
-              status.computations.map((r) => [
-                r.computation,
-                String(r.pass),
-                r.type,
-                r.status,
-                r.runId ?? '',
-                r.resultHash?.slice(0, 12) ?? '',
-                describeReason(r.reason, r.failures),
-              ]),
+              status.computations.map((r) => {
+                const now = r.inProgress;
+                const latest =
+                  r.status === 'never-run'
+                    ? 'never run before'
+                    : `latest: ${r.status}, ${describeReason(r.reason, r.failures)}`;
+                // a run executing it now is shown; the result stays the latest decision's
+                return [
+                  r.computation,
+                  String(r.pass),
+                  r.type,
+                  now?.status ?? r.status,
+                  now?.runId ?? r.runId ?? '',
+                  r.resultHash?.slice(0, 12) ?? '',
+                  now
+                    ? `in progress (${latest})${now.status === 'running' ? ` ${now.batchesDone}/${now.batchCount} batches` : ''}`
+                    : describeReason(r.reason, r.failures),
+                ];
+              }),
             ),
           );
         }
@@ -340,7 +375,7 @@ const commands: Record<string, Command> = {
     async run(v) {
       const runId = v.run;
       if (typeof runId !== 'string') throw new UsageError('--run is required (a run id)');
-      return withQueries(v, async (q) => {
+      return withProject(v, async (q) => {
         const timeline = await q.runEvents(runId);
         if (v.json) out(JSON.stringify(timeline, null, 2));
         else {
@@ -367,7 +402,7 @@ const commands: Record<string, Command> = {
       const name = v.computation;
       if (typeof name !== 'string') throw new UsageError('--computation is required');
       const asOf = timestampOption(v, 'as-of');
-      return withQueries(v, async (q) => {
+      return withProject(v, async (q) => {
         const lineage = await q.audit(name, date, asOf);
         if (v.json) out(JSON.stringify(lineage, null, 2));
         else out(auditLines(lineage).join('\n'));
@@ -386,10 +421,10 @@ const commands: Record<string, Command> = {
         throw new UsageError(
           action ? `unknown action "${action}": use rebuild or verify` : 'say rebuild or verify',
         );
-      return withQueries(v, async (q) => {
+      return withProject(v, async (q) => {
         const t0 = Date.now();
         if (action === 'rebuild') {
-          const r = await q.backend.projections.rebuild();
+          const r = await q.rebuildProjections();
           if (v.json) out(JSON.stringify(r, null, 2));
           else
             out(
@@ -397,7 +432,7 @@ const commands: Record<string, Command> = {
             );
           return 0;
         }
-        const report = await q.backend.projections.verify();
+        const report = await q.verifyProjections();
         if (v.json) out(JSON.stringify(report, null, 2));
         else if (report.equal)
           out(
@@ -437,19 +472,22 @@ const commands: Record<string, Command> = {
       'allowed-origin': { type: 'string', multiple: true },
     },
     async run(v) {
-      const { root, config } = project(v);
+      const a = access(v);
       const port = v.port !== undefined ? Number(v.port) : 8080;
       if (!Number.isInteger(port) || port < 0 || port > 65535)
         throw new UsageError(`--port must be 0..65535, got "${String(v.port)}"`);
-      if (!existsSync(projectPaths(root, config).warehouse))
+      if (!existsSync(projectPaths(a.root, a.config).warehouse))
         throw new UsageError('no warehouse yet: run `almanac sample-data` (or `npm start`) first');
-      const served = await serveEmbedded({
-        root,
-        config,
-        host: typeof v.host === 'string' ? v.host : '127.0.0.1',
-        port,
-        allowedHosts: v['allowed-host'] as string[] | undefined,
-        allowedOrigins: v['allowed-origin'] as string[] | undefined,
+      const served = await untilUnlocked(a, async (server) => {
+        if (server) throw new ServerHoldsProjectError(server, 'one server per project');
+        return serveEmbedded({
+          root: a.root,
+          config: a.config,
+          host: typeof v.host === 'string' ? v.host : '127.0.0.1',
+          port,
+          allowedHosts: v['allowed-host'] as string[] | undefined,
+          allowedOrigins: v['allowed-origin'] as string[] | undefined,
+        });
       });
       out(`almanac api listening on ${served.url}`);
       out(
@@ -473,12 +511,8 @@ const commands: Record<string, Command> = {
       const date = requireDate(v);
       const name = v.computation;
       if (typeof name !== 'string') throw new UsageError('--computation is required');
-      return withQueries(v, async (q) => {
-        q.checkTargets([name]);
-        const report = await q.explain(name, date).catch((e: unknown) => {
-          if (e instanceof ApiRequestError && e.status === 404) return null;
-          throw e;
-        });
+      return withProject(v, async (q) => {
+        const report = await q.explain(name, date);
         if (!report) {
           out(`${name} has never run for ${date}`);
           return 0;
@@ -566,7 +600,9 @@ function help(): string {
     '',
     ...names.map((n) => `  ${n.padEnd(width)}  ${commands[n].summary}`),
     '',
-    'common options: --json (machine-readable output), --project DIR (folder with almanac.config.ts)',
+    'common options: --json (machine-readable output), --project DIR (folder with almanac.config.ts),',
+    `  --wait-lock 30s (how long to wait while another process has the project open; default ${DEFAULT_WAIT_LOCK_MS / 1000}s)`,
+    'while `almanac serve` runs on the project, the other commands go through its api',
     'exit codes: 0 ok, 1 a computation failed or the run was rejected, 2 bad usage',
   ].join('\n');
 }
@@ -582,6 +618,7 @@ export async function main(argv: string[]): Promise<number> {
     err(`almanac: unknown command "${name}"\n\n${help()}`);
     return 2;
   }
+  commandName = name;
   try {
     const { values, positionals } = parseArgs({
       args: rest,

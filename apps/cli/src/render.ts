@@ -42,6 +42,14 @@ export function runSummary(run: RunView): string {
   return `${head}\n${table(['computation', 'pass', 'status', 'entities', 'duration', 'reason'], rows)}`;
 }
 
+const FINAL: ReadonlySet<string> = new Set([
+  'completed',
+  'skipped',
+  'blocked',
+  'impossible',
+  'failed',
+]);
+
 /**
  * Progress on stderr while a run goes: bars redrawn in place on a terminal, one line per
  * finished computation otherwise (logs, CI).
@@ -86,6 +94,33 @@ export class Progress {
       this.out.write(
         `  ${p.computation}: ${p.status} ${describeReason(p.reason)} (${duration(p.durationMs)})\n`,
       );
+    }
+  };
+
+  /**
+   * Progress from successive views of one run (a run going in `almanac serve`, polled): the same
+   * lines as onEvent, from what changed since the previous view.
+   */
+  onView = (run: RunView): void => {
+    if (!this.enabled) return;
+    const before = this.view[run.runId];
+    this.view = { [run.runId]: run };
+    if (this.tty) {
+      this.draw(run);
+      return;
+    }
+    for (const c of Object.values(run.computations).sort((a, b) => a.pass - b.pass)) {
+      const was = before?.computations[c.name]?.status;
+      if (c.status === was) continue;
+      const started = c.startedAt !== null;
+      if ((c.status === 'running' || (FINAL.has(c.status) && was !== 'running')) && started)
+        this.out.write(
+          `  ${c.name}: running ${c.entityCount} entities in ${c.batchCount} batches\n`,
+        );
+      if (FINAL.has(c.status))
+        this.out.write(
+          `  ${c.name}: ${c.status} ${describeReason(c.reason)} (${duration(c.durationMs)})\n`,
+        );
     }
   };
 

@@ -333,7 +333,10 @@ export class AlmanacQueries {
     this.checkTargets([name]);
     const views = await this.views();
     const report = await explain(views, name, date, this.runOf(views));
-    if (!report) throw new ApiRequestError(404, `${name} has never run for ${date}`);
+    if (!report)
+      throw new ApiRequestError(404, `${name} has never run for ${date}`, undefined, {
+        code: 'never-run',
+      });
     return report;
   }
 

@@ -52,6 +52,38 @@ export interface StatusRow {
   failedEntities: string[];
   /** the first failed entities (by id, at most FAILURES_NAMED) with their error */
   failures: EntityFailure[];
+  /**
+   * the run of this date executing it now, if any (the newest, when several are); the fields
+   * above stay the latest decision, which readers' results follow until this run completes it
+   */
+  inProgress: InProgress | null;
+}
+
+export interface InProgress {
+  runId: string;
+  status: 'pending' | 'running' | 'waiting';
+  batchesDone: number;
+  batchCount: number;
+}
+
+const ACTIVE_RUN: ReadonlySet<string> = new Set(['requested', 'planned', 'running']);
+
+/** computation -> what the newest active run of `date` is doing with it */
+function inProgressOf(views: Views, date: string): Map<string, InProgress> {
+  const active = Object.values(views.runs.runs)
+    .filter((r) => r.date === date && ACTIVE_RUN.has(r.status))
+    .sort((a, b) => a.requestedAt.localeCompare(b.requestedAt));
+  const found = new Map<string, InProgress>();
+  for (const run of active)
+    for (const c of Object.values(run.computations))
+      if (c.status === 'pending' || c.status === 'running' || c.status === 'waiting')
+        found.set(c.name, {
+          runId: run.runId,
+          status: c.status,
+          batchesDone: Object.keys(c.batchesDone).length,
+          batchCount: c.batchCount,
+        });
+  return found;
 }
 
 /** How many failed entities a status names. */
@@ -88,6 +120,7 @@ export async function readRunView(
 
 /** The latest decision of each computation for a date. */
 export function statusRows(project: LoadedProject, views: Views, date: string): StatusRow[] {
+  const inProgress = inProgressOf(views, date);
   return [...project.planned.values()]
     .sort((a, b) => a.pass - b.pass || a.name.localeCompare(b.name))
     .map((c) => {
@@ -105,6 +138,7 @@ export function statusRows(project: LoadedProject, views: Views, date: string): 
         entities: latest ? latest.entities.total : null,
         failedEntities: latest?.failedEntities.map((f) => f.entityId) ?? [],
         failures: firstFailures(latest?.failedEntities ?? []),
+        inProgress: inProgress.get(c.name) ?? null,
       };
     });
 }

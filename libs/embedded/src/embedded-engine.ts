@@ -87,22 +87,42 @@ export class EmbeddedEngine {
     private readonly checkpoints: CheckpointStore,
   ) {}
 
+  /**
+   * Throws DatabaseLockedError (from @almanac/warehouse) when another process has the project's
+   * DuckDB files open; they are opened first, so that is known before any code is loaded, and
+   * closed again when anything later fails.
+   */
   static async open(opts: EngineOptions): Promise<EmbeddedEngine> {
-    const clock = opts.clock ?? (() => new Date());
     const paths = projectPaths(opts.root, opts.config);
+    mkdirSync(dirname(paths.eventLog), { recursive: true });
+    const duckResults = await createDuckDbResultStore({ path: paths.results });
+    let warehouse: Warehouse | undefined;
+    try {
+      warehouse = await createDuckDbWarehouse({
+        path: paths.warehouse,
+        readOnly: true,
+        schemaTtlMs: opts.config.warehouse.schemaTtlMs,
+      });
+      return await EmbeddedEngine.start(opts, paths, warehouse, duckResults);
+    } catch (e) {
+      await Promise.allSettled([duckResults.close(), warehouse?.close()]);
+      throw e;
+    }
+  }
+
+  private static async start(
+    opts: EngineOptions,
+    paths: ProjectPaths,
+    warehouse: Warehouse,
+    duckResults: ResultStore,
+  ): Promise<EmbeddedEngine> {
+    const clock = opts.clock ?? (() => new Date());
     const project = await loadProject(
       opts.root,
       paths.computationsDir,
       opts.config,
       new CodeHashCache(),
     );
-    mkdirSync(dirname(paths.eventLog), { recursive: true });
-    const warehouse = await createDuckDbWarehouse({
-      path: paths.warehouse,
-      readOnly: true,
-      schemaTtlMs: opts.config.warehouse.schemaTtlMs,
-    });
-    const duckResults = await createDuckDbResultStore({ path: paths.results });
     const results = opts.wrapResults ? opts.wrapResults(duckResults) : duckResults;
     const schemas = opts.schemas ?? eventSchemas;
     const store = createSqliteEventStore(paths.eventLog, { schemas });

@@ -1,2 +1,3 @@
 export * from './embedded-engine';
 export * from './serve';
+export { findLiveServer, type ServerRecord } from './server-file';

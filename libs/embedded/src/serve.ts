@@ -1,11 +1,14 @@
+import { randomBytes } from 'node:crypto';
+import { hostname } from 'node:os';
 import type { INestApplication } from '@nestjs/common';
 import { createSqliteCheckpointStore } from '@almanac/eventlog';
 import { EmbeddedEngine, type EngineOptions } from './embedded-engine';
+import { removeServerFile, writeServerFile } from './server-file';
 import type { ProjectConfig } from '@almanac/platform';
 import { hostApi } from '@almanac/api';
 import { AlmanacQueries } from '@almanac/api';
 import { apiProjections } from '@almanac/api';
-import { resolveAuth } from '@almanac/api';
+import { resolveAuth, sha256Hex } from '@almanac/api';
 import { resolveBrowserSafety } from '@almanac/api';
 import { resolveRateLimit } from '@almanac/api';
 
@@ -72,11 +75,19 @@ export function embeddedQueries(
 /**
  * `almanac serve`: the embedded profile's services (planner, executor, worker over the in-process
  * bus) and the api in one process. Runs requested over HTTP run in the background; every answer
- * comes from checkpointed projections of the SQLite log.
+ * comes from checkpointed projections of the SQLite log. While it runs, `.almanac/server.json`
+ * says where it listens (with a token made at start when auth is on), so that the CLI's commands
+ * go through it; close() removes it.
  */
 export async function serveEmbedded(opts: ServeOptions): Promise<ServedApi> {
   const env = opts.env ?? process.env;
-  const authenticator = resolveAuth({ settings: opts.config.api?.auth, env });
+  // the CLI of this machine authenticates with it; only this user can read server.json
+  const localToken = randomBytes(32).toString('base64url');
+  const authenticator = resolveAuth({
+    settings: opts.config.api?.auth,
+    env,
+    localTokens: [{ name: 'cli', role: 'operator', sha256: sha256Hex(localToken) }],
+  });
   const browserSafety = resolveBrowserSafety({
     env,
     allowedHosts: opts.allowedHosts,
@@ -121,5 +132,23 @@ export async function serveEmbedded(opts: ServeOptions): Promise<ServedApi> {
     throw e;
   }
   const url = (await app.getUrl()).replace('[::1]', '127.0.0.1');
-  return { url, engine, queries, app, close: () => app.close() };
+  const serverFile = engine.paths.serverFile;
+  writeServerFile(serverFile, {
+    url,
+    pid: process.pid,
+    host: hostname(),
+    startedAt: new Date().toISOString(),
+    ...(authenticator.enabled ? { token: localToken } : {}),
+  });
+  return {
+    url,
+    engine,
+    queries,
+    app,
+    close: async () => {
+      // first, so that a CLI started from now on waits for the lock instead of calling a closing api
+      removeServerFile(serverFile, process.pid);
+      await app.close();
+    },
+  };
 }

@@ -190,6 +190,8 @@ export interface ProjectPaths {
   /** the checkpointed views of the api and the CLI (rebuilt from the log when missing) */
   checkpoints: string;
   results: string;
+  /** where a running `almanac serve` says it listens, so that the CLI goes through it */
+  serverFile: string;
 }
 
 export function projectPaths(root: string, config: ProjectConfig): ProjectPaths {
@@ -201,5 +203,6 @@ export function projectPaths(root: string, config: ProjectConfig): ProjectPaths 
     eventLog: join(dataDir, 'events.sqlite'),
     checkpoints: join(dataDir, 'projections.sqlite'),
     results: join(dataDir, 'results.duckdb'),
+    serverFile: join(dataDir, 'server.json'),
   };
 }

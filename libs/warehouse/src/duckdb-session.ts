@@ -6,7 +6,7 @@ import type {
   DuckDBType,
 } from '@duckdb/node-api';
 import { listValue } from '@duckdb/node-api';
-import { WarehouseQueryError } from './errors';
+import { databaseLockedError, WarehouseQueryError } from './errors';
 import type { QueryParam } from './query-builder';
 
 const MAX_CACHED_STATEMENTS = 128;
@@ -27,8 +27,11 @@ export class DuckDbSession {
     private readonly connection: DuckDBConnection,
   ) {}
 
+  /** Throws DatabaseLockedError when another process has the file open (see there). */
   static async open(path: string, options: Record<string, string> = {}): Promise<DuckDbSession> {
-    const instance = await DuckDBInstance.create(path, options);
+    const instance = await DuckDBInstance.create(path, options).catch((err: unknown) => {
+      throw databaseLockedError(err, path) ?? err;
+    });
     return new DuckDbSession(instance, await instance.connect());
   }
 

@@ -88,3 +88,33 @@ export class WarehouseQueryError extends WarehouseError {
     this.name = 'WarehouseQueryError';
   }
 }
+
+/**
+ * A DuckDB file another process has open: DuckDB lets one process write a file, or several read
+ * it, never both. Retryable: the other process may let go. `pid` is the holder's, when DuckDB says.
+ */
+export class DatabaseLockedError extends WarehouseError {
+  readonly code = 'database-locked';
+  readonly retryable = true;
+  constructor(
+    readonly path: string,
+    readonly pid: number | null,
+    cause: unknown,
+  ) {
+    super(`${path} is locked by another process${pid !== null ? ` (pid ${pid})` : ''}`, { cause });
+    this.name = 'DatabaseLockedError';
+  }
+}
+
+// DuckDB 1.x: `IO Error: Could not set lock on file "<path>": Conflicting lock is held in <exe> (PID <n>)`
+const DUCKDB_LOCK =
+  /Could not set lock on file "([^"]+)"(?:: Conflicting lock is held in .* \(PID (\d+)\))?/;
+
+/** The DatabaseLockedError a DuckDB error stands for, or null when it is not a lock conflict. */
+export function databaseLockedError(err: unknown, path?: string): DatabaseLockedError | null {
+  if (err instanceof DatabaseLockedError) return err;
+  // not `instanceof Error`: the native addon's errors may come from another realm (Jest's vm)
+  const message = (err as { message?: unknown } | null)?.message;
+  const m = typeof message === 'string' ? DUCKDB_LOCK.exec(message) : null;
+  return m ? new DatabaseLockedError(path ?? m[1], m[2] ? Number(m[2]) : null, err) : null;
+}

@@ -131,9 +131,19 @@ export function resolveAuth(opts: {
   settings?: ApiAuthSettings;
   env: NodeJS.ProcessEnv;
   oidcCerts?: CertSource;
+  /**
+   * accepted as well when auth is on, never turning it on: the token `almanac serve` makes at
+   * start for the CLI of its machine (server.json)
+   */
+  localTokens?: readonly TokenCredential[];
 }): Authenticator {
   const tokens = [...(opts.settings?.tokens ?? []), ...parseEnvTokens(opts.env.ALMANAC_API_TOKENS)];
   assertDistinct(tokens);
   const oidc = resolveOidc(opts.settings?.oidc, opts.env);
-  return new Authenticator({ tokens, oidc, certs: opts.oidcCerts });
+  const on = tokens.length > 0 || oidc !== undefined;
+  return new Authenticator({
+    tokens: on ? [...tokens, ...(opts.localTokens ?? [])] : tokens,
+    oidc,
+    certs: opts.oidcCerts,
+  });
 }

@@ -171,6 +171,26 @@ describe('auth settings', () => {
     });
   });
 
+  it('given a local token (almanac serve makes one for the CLI), when auth is configured, then it authenticates too; when not, auth stays off', async () => {
+    const LOCAL = 'local-token-0123456789abcdef';
+    const localTokens = [{ name: 'cli', role: 'operator' as const, sha256: sha256Hex(LOCAL) }];
+
+    const on = resolveAuth({
+      env: { ALMANAC_API_TOKENS: `ci:viewer:${VIEWER_TOKEN}` },
+      localTokens,
+    });
+    const off = resolveAuth({ env: {}, localTokens });
+
+    await expect(on.authenticate(`Bearer ${LOCAL}`)).resolves.toEqual({
+      name: 'cli',
+      role: 'operator',
+      via: 'token',
+    });
+    await expect(on.authenticate(`Bearer ${VIEWER_TOKEN}`)).resolves.toMatchObject({ name: 'ci' });
+    expect(off.enabled).toBe(false);
+    await expect(off.authenticate(undefined)).resolves.toMatchObject({ via: 'none' });
+  });
+
   it('given OIDC operators but no audience, when resolved, then the error says to set the audience', () => {
     expect(() => resolveAuth({ env: { ALMANAC_OIDC_OPERATORS: 'ops@example.com' } })).toThrow(
       'set ALMANAC_OIDC_AUDIENCE',

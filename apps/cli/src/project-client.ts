@@ -1,0 +1,243 @@
+import type { RunView } from '@almanac/domain/projections';
+import {
+  ApiRequestError,
+  type AlmanacQueries,
+  type AnalyzeRow,
+  type AuditNode,
+  type ComputationsResponse,
+  type ExplainReport,
+  type ForceOptions,
+  type RunTimeline,
+} from '@almanac/api';
+import { embeddedQueries, type EmbeddedEngine, type ServerRecord } from '@almanac/embedded';
+import type { RunRequest } from '@almanac/platform';
+import type { Progress } from './render';
+
+type StatusAnswer = Awaited<ReturnType<AlmanacQueries['status']>>;
+type ProjectionsSource = AlmanacQueries['backend']['projections'];
+type RebuildReport = Awaited<ReturnType<ProjectionsSource['rebuild']>>;
+type VerifyReport = Awaited<ReturnType<ProjectionsSource['verify']>>;
+
+/**
+ * What the CLI's commands ask of a project: answered by this process over the project's files, or
+ * by the `almanac serve` that holds them. The answers are the same JSON either way, so the same
+ * formatters print them.
+ */
+export interface ProjectClient {
+  /** the server it goes through; null: this process opened the project */
+  readonly server: ServerRecord | null;
+  /** requests a run and waits for its end */
+  run(request: RunRequest): Promise<RunView>;
+  status(date?: string, asOf?: string): Promise<StatusAnswer>;
+  analyze(date: string, targets: string[], force: ForceOptions): Promise<AnalyzeRow[]>;
+  /** null: the computation never ran for the date */
+  explain(name: string, date: string): Promise<ExplainReport | null>;
+  runEvents(runId: string): Promise<RunTimeline>;
+  audit(name: string, date: string, asOf?: string): Promise<AuditNode>;
+  rebuildProjections(): Promise<RebuildReport>;
+  verifyProjections(): Promise<VerifyReport>;
+  close(): Promise<void>;
+}
+
+const neverRun = (e: unknown) =>
+  e instanceof ApiRequestError &&
+  e.status === 404 &&
+  (e.details as { code?: string } | undefined)?.code === 'never-run';
+
+/** The project opened by this process: the embedded engine and the api's queries over its log. */
+export class LocalClient implements ProjectClient {
+  readonly server = null;
+  private opened: ReturnType<typeof embeddedQueries> | null = null;
+
+  constructor(private readonly engine: EmbeddedEngine) {}
+
+  private get q(): AlmanacQueries {
+    return (this.opened ??= embeddedQueries(this.engine)).queries;
+  }
+
+  run(request: RunRequest): Promise<RunView> {
+    return this.engine.run(request);
+  }
+  status(date?: string, asOf?: string) {
+    return this.q.status(date, asOf);
+  }
+  analyze(date: string, targets: string[], force: ForceOptions) {
+    return this.q.analyze(date, targets, force);
+  }
+  explain(name: string, date: string) {
+    return this.q.explain(name, date).catch((e: unknown) => {
+      if (neverRun(e)) return null;
+      throw e;
+    });
+  }
+  runEvents(runId: string) {
+    return this.q.runEvents(runId);
+  }
+  audit(name: string, date: string, asOf?: string) {
+    return this.q.audit(name, date, asOf);
+  }
+  rebuildProjections() {
+    return this.q.backend.projections.rebuild();
+  }
+  verifyProjections() {
+    return this.q.backend.projections.verify();
+  }
+  async close(): Promise<void> {
+    await this.opened?.close();
+    await this.engine.close();
+  }
+}
+
+/** `almanac serve (pid 123, http://127.0.0.1:8080)`: how messages name a server. */
+export const describeServer = (s: ServerRecord) => `almanac serve (pid ${s.pid}, ${s.url})`;
+
+/** A server that did not answer, or refused the CLI (auth, Host), or failed. */
+class ServerRequestError extends Error {
+  readonly code = 'server-request-failed';
+  constructor(message: string, options?: { cause: unknown }) {
+    super(message, options);
+    this.name = 'ServerRequestError';
+  }
+}
+
+const FINAL_RUN: ReadonlySet<string> = new Set(['completed', 'failed', 'rejected', 'abandoned']);
+const POLL_MS = 250;
+
+/**
+ * The project through the api of the `almanac serve` that holds it. Requests are JSON, to the
+ * loopback address it recorded, without an Origin: the api's browser-safety checks let them by.
+ */
+export class ServerClient implements ProjectClient {
+  constructor(
+    readonly server: ServerRecord,
+    /** where the server recorded itself (named when it does not answer) */
+    private readonly serverFile: string,
+    private readonly opts: {
+      /** ALMANAC_API_TOKEN, else the server's own (server.json), when auth is on */
+      token?: string;
+      progress?: Progress;
+      /** the code hashes of the computations on disk, checked against the server's before a run */
+      localCodeHashes?: () => Promise<Map<string, string>>;
+    } = {},
+  ) {}
+
+  async run(request: RunRequest): Promise<RunView> {
+    await this.checkCode();
+    const { runId } = await this.call<{ runId: string }>('POST', '/runs', {
+      date: request.date,
+      targets: request.targets ?? [],
+      ...(request.entityIds?.length ? { entityIds: request.entityIds } : {}),
+      force: Boolean(request.force),
+      forceUpstream: Boolean(request.forceUpstream),
+      dryRun: Boolean(request.dryRun),
+    });
+    for (;;) {
+      const run = await this.call<RunView & { elapsedMs?: number }>('GET', `/runs/${enc(runId)}`);
+      this.opts.progress?.onView(run);
+      if (FINAL_RUN.has(run.status)) {
+        // what a local run prints: the run's view, without the api's clock-dependent field
+        delete run.elapsedMs;
+        return run;
+      }
+      await new Promise((r) => setTimeout(r, POLL_MS));
+    }
+  }
+
+  /** A run on the server runs the code it loaded at start: refuse when the disk has other code. */
+  private async checkCode(): Promise<void> {
+    if (!this.opts.localCodeHashes) return;
+    const [mine, theirs] = await Promise.all([
+      this.opts.localCodeHashes(),
+      this.call<ComputationsResponse>('GET', '/computations'),
+    ]);
+    const served = new Map(theirs.computations.map((c) => [c.name, c.codeHash]));
+    const changed = [...new Set([...mine.keys(), ...served.keys()])]
+      .filter((name) => mine.get(name) !== served.get(name))
+      .sort();
+    if (changed.length)
+      throw new ServerRequestError(
+        `${changed.join(', ')} changed since ${describeServer(this.server)} loaded the computations: restart it to run the code on disk`,
+      );
+  }
+
+  status(date?: string, asOf?: string) {
+    return this.call<StatusAnswer>('GET', `/status.json${query({ date, asOf })}`);
+  }
+  async analyze(date: string, targets: string[], force: ForceOptions) {
+    const body = { date, targets, force: force.force, forceUpstream: force.forceUpstream };
+    return (await this.call<{ computations: AnalyzeRow[] }>('POST', '/analyze', body)).computations;
+  }
+  explain(name: string, date: string) {
+    return this.call<ExplainReport>('GET', `/explain/${enc(name)}/${enc(date)}`).catch(
+      (e: unknown) => {
+        if (neverRun(e)) return null;
+        throw e;
+      },
+    );
+  }
+  runEvents(runId: string) {
+    return this.call<RunTimeline>('GET', `/runs/${enc(runId)}/events`);
+  }
+  audit(name: string, date: string, asOf?: string) {
+    return this.call<AuditNode>('GET', `/audit/${enc(name)}/${enc(date)}${query({ asOf })}`);
+  }
+  rebuildProjections() {
+    return this.call<RebuildReport>('POST', '/projections/rebuild');
+  }
+  verifyProjections() {
+    return this.call<VerifyReport>('GET', '/projections/verify');
+  }
+  async close(): Promise<void> {}
+
+  /** 400/404/409 become ApiRequestError, as the local queries throw them; the rest ServerRequestError. */
+  private async call<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
+    const headers: Record<string, string> = { accept: 'application/json' };
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    if (this.opts.token) headers.authorization = `Bearer ${this.opts.token}`;
+    let res: Response;
+    try {
+      res = await fetch(new URL(path, this.server.url), {
+        method,
+        headers,
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+    } catch (e) {
+      const why = (e as { cause?: { code?: string } }).cause?.code ?? (e as Error).message;
+      throw new ServerRequestError(
+        `${describeServer(this.server)} did not answer (${why}); if it is gone, remove ${this.serverFile} and try again`,
+        { cause: e },
+      );
+    }
+    const text = await res.text();
+    let json: { message?: unknown; issues?: unknown; details?: unknown } | undefined;
+    try {
+      json = JSON.parse(text) as typeof json;
+    } catch {
+      json = undefined;
+    }
+    if (res.ok) return json as T;
+    const message =
+      typeof json?.message === 'string' ? json.message : text.slice(0, 200) || res.statusText;
+    if (res.status === 400 || res.status === 404 || res.status === 409 || res.status === 422)
+      throw new ApiRequestError(
+        res.status,
+        message,
+        Array.isArray(json?.issues) ? json.issues : undefined,
+        json?.details,
+      );
+    const hint =
+      res.status === 401 || res.status === 403
+        ? ' (the CLI sends ALMANAC_API_TOKEN when set, else the token the server wrote in server.json)'
+        : '';
+    throw new ServerRequestError(
+      `${describeServer(this.server)} refused the request: ${res.status} ${message}${hint}`,
+    );
+  }
+}
+
+const enc = encodeURIComponent;
+
+function query(params: Record<string, string | undefined>): string {
+  const set = Object.entries(params).filter((e): e is [string, string] => e[1] !== undefined);
+  return set.length ? `?${new URLSearchParams(set).toString()}` : '';
+}
