@@ -37,6 +37,18 @@ describe('the rules of a run request (the CLI, the api and the planner)', () => 
     expect(runRequestIssues({ date: '2019-12-31' }, mine)[0].code).toBe('date-out-of-range');
   });
 
+  it('caps the range at 9999-12-31 when today + dates.maxDaysAhead is past it (found by a property test)', () => {
+    // the range's end used to be written "+010000-01-01" (refusing every date) or to throw a RangeError
+    for (const maxDaysAhead of [2_932_897, 100_000_001, Number.MAX_SAFE_INTEGER]) {
+      const far = { ...rules, dates: { min: '1970-01-01', maxDaysAhead } };
+      expect(runRequestIssues({ date: '2026-12-01' }, far)).toEqual([]);
+      expect(runRequestIssues({ date: '9999-12-31' }, far)).toEqual([]);
+      expect(runRequestIssues({ date: '1969-12-31' }, far)[0].message).toContain(
+        'the accepted range 1970-01-01 to 9999-12-31',
+      );
+    }
+  });
+
   it('refuses what is not a calendar date as YYYY-MM-DD', () => {
     for (const date of ['2026-02-30', '2026-1-5', '15/01/2026', ''])
       expect(runRequestIssues({ date }, rules)).toEqual([

@@ -50,8 +50,15 @@ export function dateFormatIssue(date: string, field = 'date'): string | null {
   return isValidDate(date) ? null : `${field} "${date}" is not a calendar date as YYYY-MM-DD`;
 }
 
+/** The last date YYYY-MM-DD can write: the range ends there however large dates.maxDaysAhead is. */
+const LAST_DATE = '9999-12-31';
+const DAY_MS = 86_400_000;
+
 export function dateRange(dates: DateSettings, today: string): { min: string; max: string } {
-  return { min: dates.min, max: addDays(today, dates.maxDaysAhead) };
+  const daysToLast =
+    (Date.parse(`${LAST_DATE}T00:00:00Z`) - Date.parse(`${today}T00:00:00Z`)) / DAY_MS;
+  const max = dates.maxDaysAhead >= daysToLast ? LAST_DATE : addDays(today, dates.maxDaysAhead);
+  return { min: dates.min, max };
 }
 
 function dateIssue(date: string, rules: RunRequestRules): RunRequestIssue | null {
