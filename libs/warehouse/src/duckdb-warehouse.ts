@@ -76,14 +76,16 @@ export async function createDuckDbWarehouse(opts: DuckDbWarehouseOptions): Promi
   };
 
   // Rows by date, then entity, then every other column: a computation sees its rows in the same
-  // order on every run and every machine (without ORDER BY the order follows the scan).
+  // order on every run and every machine (without ORDER BY the order follows the scan). A global
+  // read never filters on the entity column, so a wrong entity setting must not fail it: there
+  // the entity column orders the rows only if the table has it.
   const windowed = (table: string, settings: TableSettings, window: DateWindow): SelectBuilder => {
     assertIsoDate(window.from, 'window.from');
     assertIsoDate(window.to, 'window.to');
     const b = select(schemas, table).columns('*');
     if (settings.dateField) b.whereDateBetween(settings.dateField, window.from, window.to);
     if (settings.dateField) b.orderBy(settings.dateField);
-    return b.orderBy(settings.entityField).thenByEveryOtherColumn();
+    return b.orderByIfPresent(settings.entityField).thenByEveryOtherColumn();
   };
 
   return {

@@ -71,6 +71,25 @@ describe('query builder', () => {
     );
   });
 
+  it('orders on an optional column only when the table has it, and never refuses it', async () => {
+    const has = await select(registry, 'orders')
+      .orderBy('order_date')
+      .orderByIfPresent('user_id')
+      .thenByEveryOtherColumn()
+      .build();
+    expect(has.sql).toBe(
+      'SELECT * FROM "orders" ORDER BY "order_date", "user_id", "amount", "we""ird"',
+    );
+    const hasNot = await select(registry, 'orders')
+      .orderBy('order_date')
+      .orderByIfPresent('account_id')
+      .thenByEveryOtherColumn()
+      .build();
+    expect(hasNot.sql).toBe(
+      'SELECT * FROM "orders" ORDER BY "order_date", "user_id", "amount", "we""ird"',
+    );
+  });
+
   it('matches nothing for an empty id list', async () => {
     expect((await select(registry, 'orders').whereIn('user_id', []).build()).sql).toBe(
       'SELECT * FROM "orders" WHERE FALSE',

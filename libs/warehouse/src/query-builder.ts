@@ -55,6 +55,8 @@ export class SelectBuilder {
   private projection: Projection = { kind: 'columns', columns: '*' };
   private readonly conditions: Condition[] = [];
   private readonly order: string[] = [];
+  /** ordered on when the table has them, after `order` (never validated: they may be absent) */
+  private readonly orderIfPresent: string[] = [];
   private orderByOthers = false;
 
   constructor(
@@ -108,6 +110,12 @@ export class SelectBuilder {
 
   orderBy(column: string): this {
     this.order.push(column);
+    return this;
+  }
+
+  /** Orders on `column` if the table has it, else ignores it (a setting a read need not use). */
+  orderByIfPresent(column: string): this {
+    this.orderIfPresent.push(column);
     return this;
   }
 
@@ -194,12 +202,14 @@ export class SelectBuilder {
 
     let sql = `SELECT ${selectList} FROM ${quoteIdent(this.table)}`;
     if (where.length) sql += ` WHERE ${where.join(' AND ')}`;
+    const present = new Set(schema.columns.map((c) => c.name));
+    const named = [
+      ...this.order,
+      ...this.orderIfPresent.filter((c) => present.has(c) && !this.order.includes(c)),
+    ];
     const order = this.orderByOthers
-      ? [
-          ...this.order,
-          ...schema.columns.map((c) => c.name).filter((name) => !this.order.includes(name)),
-        ]
-      : this.order;
+      ? [...named, ...schema.columns.map((c) => c.name).filter((name) => !named.includes(name))]
+      : named;
     if (order.length) {
       // after DISTINCT only the projected (text) expression may be ordered on
       sql += ` ORDER BY ${order.map((o) => (p.kind === 'distinct-text' && o === p.column ? '1' : quoteIdent(o))).join(', ')}`;
