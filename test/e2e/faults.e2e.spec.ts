@@ -141,24 +141,21 @@ describe(`distributed Almanac: SIGKILL fault matrix, ${TRIALS.length} trials (e2
 
   beforeAll(async () => {
     ({ dir, warehouse, baseline: undisturbed } = await sampleWithBaseline('almanac-faults-', 1000));
-    // the reduced matrix shares one cluster; the full one starts a fresh cluster for each trial
-    if (!FULL) cluster = await startFaultCluster();
   }, 300_000);
 
   // The Pub/Sub emulator keeps routing messages to the streams of a SIGKILLed subscriber (they come
   // back after an ack deadline, often to another dead stream): after a few deaths most messages
   // bounce. Real Pub/Sub closes a stream whose connection is gone. So that each trial measures one
-  // death, the full matrix gives each trial a cluster of its own.
+  // death, each trial gets a cluster of its own.
   beforeEach(async () => {
-    if (FULL) cluster = await startFaultCluster();
+    cluster = await startFaultCluster();
   }, 300_000);
 
   afterEach(async () => {
-    if (FULL) await cluster?.stop();
+    await cluster?.stop();
   }, 60_000);
 
   afterAll(async () => {
-    if (!FULL) await cluster?.stop();
     rmSync(dir, { recursive: true, force: true });
     if (trials.length) {
       const lines = trials.map(
