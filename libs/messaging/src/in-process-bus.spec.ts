@@ -135,13 +135,12 @@ describe('in-process bus', () => {
     await bus.close();
   });
 
-  it('carries 20,000 messages through in well under a few seconds', async () => {
+  it('carries 20,000 messages through, every one handled', async () => {
     const bus = createInProcessBus();
     let handled = 0;
     await bus.subscribe('t', 's', async () => {
       handled++;
     });
-    const started = performance.now();
     for (let i = 0; i < 20; i++) {
       await bus.publish(
         't',
@@ -149,9 +148,8 @@ describe('in-process bus', () => {
       );
     }
     await bus.idle();
-    const ms = performance.now() - started;
+    // speed is measured by benchmarks (machines here are noisy), not asserted in a test
     expect(handled).toBe(20_000);
-    expect(ms).toBeLessThan(5000);
     await bus.close();
   });
 
