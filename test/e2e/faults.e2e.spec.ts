@@ -175,18 +175,26 @@ describe(`distributed Almanac: SIGKILL fault matrix, ${TRIALS.length} trials (e2
     'SIGKILL of a %s replica at the %s point: the run completes with exactly the undisturbed results',
     async (victim, point) => {
       const { apiUrl } = cluster!;
-      const runId = await requestRun(apiUrl, { date: DATE, force: true });
-      const hit = await waitFor(
-        `${point} of run ${runId}`,
-        180_000,
-        async () => {
-          const run = await getRun(apiUrl, runId);
-          if (point !== 'early' && over(run))
-            throw new Error(`run ${runId} ended before the ${point} point`);
-          return point === 'early' ? atPoint({} as RunView, point) : run && atPoint(run, point);
-        },
-        50,
-      );
+      // The point is a window of a few hundred milliseconds seen by polling: a run that passes it
+      // unseen is not a trial, so another forced run is requested (at most three runs).
+      let runId = '';
+      let hit: { name: string; owner: string | null } | null = null;
+      for (let tries = 1; !hit; tries++) {
+        runId = await requestRun(apiUrl, { date: DATE, force: true });
+        hit = await waitFor(
+          `${point} of run ${runId}`,
+          180_000,
+          async () => {
+            const run = await getRun(apiUrl, runId);
+            if (point !== 'early' && over(run)) return { missed: true } as const;
+            return point === 'early' ? atPoint({} as RunView, point) : run && atPoint(run, point);
+          },
+          50,
+        ).then((v) => ('missed' in v ? null : v));
+        if (!hit && tries >= 3)
+          throw new Error(`${tries} runs in a row ended before the ${point} point was seen`);
+        if (!hit) process.stdout.write(`run ${runId} passed the ${point} point unseen; again\n`);
+      }
       // the executor that owns the computation (it started it, so it acked the PassReady)
       const killed =
         victim === 'executor' && hit.owner?.startsWith('executor-') ? hit.owner : `${victim}-1`;
