@@ -346,6 +346,8 @@ describe('the api (embedded profile, `almanac serve`)', () => {
         'skipped',
         'completed',
       ]);
+      // the newest 20 per date are kept; none older here
+      expect(ot.body.olderDecisions).toBe(0);
       expect(ot.body.hashParts.code).toEqual(expect.any(String));
       expect(ot.body.resultHash).toEqual(expect.any(String));
       expect((await call('GET', `/computations/Nope/dates/${D}`)).status).toBe(404);

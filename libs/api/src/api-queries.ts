@@ -319,6 +319,8 @@ export class AlmanacQueries {
         : null,
       failedEntities: latest?.failedEntities ?? [],
       history: (entry?.history ?? []).map((d) => decisionSummary(d)),
+      /** older decisions than `history` holds: in the log (audit, GET /runs/:id/events) */
+      olderDecisions: entry?.earlier ?? 0,
     };
   }
 

@@ -43,14 +43,14 @@ export class MetricsRegistry {
     const decisions = new Map<string, { labels: Labels; n: number }>();
     let failedEntities = 0;
     for (const entry of Object.values(views.decisions)) {
-      for (const d of entry.history) {
-        const labels = { computation: entry.computation, status: d.status };
+      for (const [status, n] of Object.entries(entry.counts)) {
+        const labels = { computation: entry.computation, status };
         const key = labelText(labels);
         const cur = decisions.get(key) ?? { labels, n: 0 };
-        cur.n++;
+        cur.n += n;
         decisions.set(key, cur);
-        failedEntities += d.entities.failed;
       }
+      failedEntities += entry.failedEntities;
     }
     metric(
       'almanac_computation_decisions_total',

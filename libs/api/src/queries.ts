@@ -174,12 +174,7 @@ export async function explain(
   const entry = views.decisions[hashKey(computation, date)];
   if (!entry) return null;
   const decision = entry.latest;
-  const idx = entry.history.lastIndexOf(decision);
-  const previous =
-    entry.history
-      .slice(0, idx)
-      .reverse()
-      .find((d) => d.status === 'completed' && !d.dryRun) ?? null;
+  const previous = entry.previousCompleted;
   const hashParts = decision.hashParts;
   const changedParts =
     previous?.hashParts && hashParts ? diffHashParts(previous.hashParts, hashParts) : [];

@@ -20,3 +20,24 @@ describe('parseProjectConfig: defaults', () => {
     expect(config.dates).toEqual({ min: '1970-01-01', maxDaysAhead: 365 });
   });
 });
+
+describe('parseProjectConfig: sample data', () => {
+  const base = {
+    warehouse: { path: 'warehouse.duckdb' },
+    tables: {},
+    entities: { table: 'users', idField: 'user_id' },
+  };
+  const sample = (date: string) => ({ module: 'gen.ts', date, users: 10, days: 3 });
+
+  it('given a sample date that is no calendar date, then the config is refused, naming the field', () => {
+    expect(() => parseProjectConfig({ ...base, sample: sample('2026-02-30') })).toThrow(
+      /sample\.date/,
+    );
+  });
+
+  it('given a calendar date, then it is kept', () => {
+    expect(parseProjectConfig({ ...base, sample: sample('2024-02-29') }).sample?.date).toBe(
+      '2024-02-29',
+    );
+  });
+});

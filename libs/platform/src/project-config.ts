@@ -122,7 +122,7 @@ export const ProjectConfigSchema = z
       .object({
         /** module exporting generateSampleData({ path, users, days, endDate, seed, onProgress }) */
         module: z.string().min(1),
-        date: z.string().regex(/^\d{4}-\d{2}-\d{2}$/),
+        date: IsoDate,
         users: z.number().int().positive(),
         days: z.number().int().positive(),
       })

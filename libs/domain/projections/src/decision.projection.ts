@@ -18,17 +18,31 @@ export interface Decision {
   durationMs: number;
 }
 
+/**
+ * Decisions kept per (computation, date). A date forced again and again (a test loop, a flaky
+ * source) would otherwise grow the api's memory with every run; older ones stay in the log.
+ */
+export const MAX_DECISIONS_KEPT = 20;
+
 export interface ComputationDateView {
   computation: string;
   date: string;
   latest: Decision;
-  /** every decision for this (computation, date), oldest first */
+  /** the newest MAX_DECISIONS_KEPT decisions for this (computation, date), oldest first */
   history: Decision[];
+  /** decisions before `history` (in the log only) */
+  earlier: number;
+  /** the last completed, non-dry-run decision before `latest` (what explain compares with) */
+  previousCompleted: Decision | null;
+  /** every decision by status, `earlier` ones included */
+  counts: Partial<Record<Status, number>>;
+  /** entities failed over every decision */
+  failedEntities: number;
 }
 
 export type DecisionsView = Record<string, ComputationDateView>;
 
-/** Every decision per (computation, date): status, audit and explain read this. */
+/** The decisions per (computation, date), bounded: status, audit, explain and metrics read this. */
 export const decisionProjection: Projection<DecisionsView> = {
   name: 'decisions',
   handles: ['ComputationCompleted'],
@@ -52,14 +66,30 @@ export const decisionProjection: Projection<DecisionsView> = {
       durationMs: p.durationMs,
     };
     const key = hashKey(p.computation, p.date);
-    const entry = (view[key] ??= {
-      computation: p.computation,
-      date: p.date,
-      latest: decision,
-      history: [],
-    });
+    const entry = view[key];
+    if (!entry) {
+      view[key] = {
+        computation: p.computation,
+        date: p.date,
+        latest: decision,
+        history: [decision],
+        earlier: 0,
+        previousCompleted: null,
+        counts: { [p.status]: 1 },
+        failedEntities: p.entities.failed,
+      };
+      return view;
+    }
+    if (entry.latest.status === 'completed' && !entry.latest.dryRun)
+      entry.previousCompleted = entry.latest;
     entry.latest = decision;
     entry.history.push(decision);
+    if (entry.history.length > MAX_DECISIONS_KEPT) {
+      entry.history.shift();
+      entry.earlier++;
+    }
+    entry.counts[p.status] = (entry.counts[p.status] ?? 0) + 1;
+    entry.failedEntities += p.entities.failed;
     return view;
   },
 };

@@ -1,5 +1,5 @@
 import { makeEvent, type Envelope, type HashParts, type PayloadInput } from '@almanac/contracts';
-import { decisionProjection } from './decision.projection';
+import { decisionProjection, MAX_DECISIONS_KEPT } from './decision.projection';
 import { hashIndexProjection, hashKey } from './hash-index.projection';
 import { fold } from './projection';
 import { runProjection } from './run.projection';
@@ -271,6 +271,44 @@ describe('decision projection', () => {
       ['r2', 'skipped'],
     ]);
     expect(entry.latest.runId).toBe('r2');
+  });
+
+  it('given more decisions for one date than it keeps, when folded, then it keeps the newest, counts the rest, and remembers the last real completion', () => {
+    const events = [
+      completed('r0', 'completed'),
+      completed('dry', 'completed', { dryRun: true }),
+      ...Array.from({ length: MAX_DECISIONS_KEPT + 5 }, (_, i) =>
+        completed(`s${i}`, i % 2 ? 'skipped' : 'failed', {
+          entities: { total: 3, succeeded: 2, failed: 1, saved: 2 },
+        }),
+      ),
+    ];
+    const entry = fold(decisionProjection, events)[hashKey('A', date)];
+    expect(entry.history).toHaveLength(MAX_DECISIONS_KEPT);
+    expect(entry.history.at(-1)?.runId).toBe(`s${MAX_DECISIONS_KEPT + 4}`);
+    expect(entry.earlier).toBe(events.length - MAX_DECISIONS_KEPT);
+    // what the metrics count stays exact though the history is cut
+    expect(entry.counts).toEqual({
+      completed: 2,
+      failed: Math.ceil((MAX_DECISIONS_KEPT + 5) / 2),
+      skipped: Math.floor((MAX_DECISIONS_KEPT + 5) / 2),
+    });
+    expect(entry.failedEntities).toBe(MAX_DECISIONS_KEPT + 5);
+    // explain compares with the last completed, non-dry-run decision before the latest
+    expect(entry.previousCompleted?.runId).toBe('r0');
+  });
+
+  it('given a completion right before the latest, then that one is the previous completion', () => {
+    const entry = fold(decisionProjection, [
+      completed('r1', 'completed'),
+      completed('r2', 'completed'),
+      completed('r3', 'skipped'),
+    ])[hashKey('A', date)];
+    expect(entry.previousCompleted?.runId).toBe('r2');
+    expect(
+      fold(decisionProjection, [completed('r1', 'completed')])[hashKey('A', date)]
+        .previousCompleted,
+    ).toBeNull();
   });
 
   it('rebuilding from the same events gives identical views', () => {
