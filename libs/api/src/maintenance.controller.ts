@@ -9,14 +9,14 @@ import { QUERIES } from './api.controllers';
 import { requestInvalidation, runRetention } from './maintenance';
 
 /** The shape only: invalidationIssues checks the values, with the CLI's messages. */
-export const InvalidationBody = z.object({
+const InvalidationBody = z.object({
   computations: z.array(z.string()),
   from: z.string(),
   to: z.string(),
   reason: z.string(),
 });
 
-export const RetentionBody = z.object({
+const RetentionBody = z.object({
   dryRun: z.boolean().default(false),
   /** decide as of this time instead of now */
   asOf: z.string().datetime({ offset: true }).optional(),
