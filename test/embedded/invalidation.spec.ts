@@ -186,6 +186,12 @@ describe('embedded engine: invalidation (taints)', () => {
         expect(audit.invalidations).toEqual([
           expect.objectContaining({ reason: 'reloaded', from: D, to: D, requestedBy: 'ops' }),
         ]);
+        // analyze predicts the re-run, with the reason
+        const predicted = await q.queries.analyze(D, [], { force: false, forceUpstream: false });
+        expect(predicted.find((r) => r.computation === 'OrderTotals')).toMatchObject({
+          prediction: 'run',
+          why: 'changed: tainted',
+        });
         const views = await readViews(engine.store);
         expect(views.hashIndex[hashKey('OrderTotals', D)].taint?.reason).toBe('reloaded');
         expect((await q.queries.backend.projections.verify()).equal).toBe(true);

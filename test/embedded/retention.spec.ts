@@ -129,8 +129,13 @@ describe('embedded engine: retention (ttlDays)', () => {
       expect(await engine.readResults('OrderTotals', D, ['u1'])).toEqual(new Map());
     }, crashing);
 
+    // ttlDays raised meanwhile: D is kept from now on, yet what the log expired is deleted
+    f.edit('order-totals.ts', `"ttlDays":${ttlDays}`, '"ttlDays":100000');
     await withEngine(async (engine) => {
       const report = await engine.retention.sweep({ now: sweepAt });
+      expect(report.computations).toContainEqual(
+        expect.objectContaining({ computation: 'OrderTotals', ttlDays: 100000 }),
+      );
       expect(report.expired).toEqual([]);
       expect(report.deleted).toEqual([
         { computation: 'OrderTotals', date: D, versions: expect.any(Array) },
