@@ -1,4 +1,5 @@
 import { serveEmbedded, type ServedApi } from '@almanac/embedded';
+import { cli } from '../embedded/cli-harness';
 import { D, Fixture, STANDARD_CONFIG } from '../embedded/fixture';
 
 const OPERATOR = 'operator-token-0123456789';
@@ -44,6 +45,7 @@ describe('the api: invalidations and retention', () => {
 
   beforeAll(async () => {
     f = await Fixture.create({ config: STANDARD_CONFIG });
+    f.writeConfigFile();
     f.loadNewCode();
     api = await serveEmbedded({ root: f.dir, config: f.config, port: 0, env: ENV });
     await run({ date: D });
@@ -135,5 +137,33 @@ describe('the api: invalidations and retention', () => {
     expect(
       (await api.engine.store.readAll()).filter((e) => e.type === 'ResultVersionsExpired'),
     ).toHaveLength(0);
+  });
+
+  it('the CLI goes through the server that holds the project for both commands', async () => {
+    const inv = await cli([
+      'invalidate',
+      '-c',
+      'DailyVolume',
+      '--from',
+      D,
+      '--reason',
+      'through the server',
+      '--project',
+      f.dir,
+      '--json',
+    ]);
+    expect(inv.code).toBe(0);
+    // requested by the token's principal: the request went through the api
+    expect(JSON.parse(inv.stdout)).toMatchObject({ replayed: false, tainted: 1 });
+    const [event] = (await api.engine.store.readAll()).filter(
+      (e) => e.type === 'ComputationsInvalidated' && e.payload.reason === 'through the server',
+    );
+    expect(event?.type === 'ComputationsInvalidated' && event.payload.requestedBy).toBe('cli');
+    const bad = await cli(['invalidate', '-c', 'DailyVolume', '--from', D, '--project', f.dir]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('a reason is required');
+    const ret = await cli(['retention', '--dry-run', '--project', f.dir, '--json']);
+    expect(ret.code).toBe(0);
+    expect(JSON.parse(ret.stdout)).toMatchObject({ dryRun: true, expired: [] });
   });
 });
