@@ -59,33 +59,28 @@ const completed = (
   runId: string,
   status: 'completed' | 'failed' | 'skipped',
   extra: Partial<PayloadInput<'ComputationCompleted'>> = {},
-  s?: number,
 ) =>
-  ev(
-    'ComputationCompleted',
-    {
-      runId,
-      date,
-      computation: 'A',
-      pass: 0,
-      status,
-      reason:
-        status === 'failed'
-          ? { code: 'entity-failures', failed: 1, total: 3 }
-          : { code: 'first-run' },
-      compositeHash: `h-${runId}`,
-      hashParts: parts,
-      resultHash: status === 'completed' ? `r-${runId}` : null,
-      entities: { total: 3, succeeded: 3, failed: 0, saved: 3 },
-      failedEntities: [],
-      scoped: false,
-      dryRun: false,
-      forced: false,
-      durationMs: 5,
-      ...extra,
-    },
-    s,
-  );
+  ev('ComputationCompleted', {
+    runId,
+    date,
+    computation: 'A',
+    pass: 0,
+    status,
+    reason:
+      status === 'failed'
+        ? { code: 'entity-failures', failed: 1, total: 3 }
+        : { code: 'first-run' },
+    compositeHash: `h-${runId}`,
+    hashParts: parts,
+    resultHash: status === 'completed' ? `r-${runId}` : null,
+    entities: { total: 3, succeeded: 3, failed: 0, saved: 3 },
+    failedEntities: [],
+    scoped: false,
+    dryRun: false,
+    forced: false,
+    durationMs: 5,
+    ...extra,
+  });
 
 describe('hash index projection', () => {
   const key = hashKey('A', date);
@@ -142,6 +137,12 @@ describe('hash index projection', () => {
 
 describe('hash index projection: invalidations and expiries (ADR 0018)', () => {
   const key = hashKey('A', date);
+  /** a completion recorded at second `s` */
+  const completedAt = (
+    runId: string,
+    extra: Partial<PayloadInput<'ComputationCompleted'>>,
+    s: number,
+  ): Envelope => ({ ...completed(runId, 'completed', extra), occurredAt: at(s) });
   const invalidated = (from: string, to: string, computations = ['A'], s = n) =>
     makeEvent({
       type: 'ComputationsInvalidated',
@@ -174,32 +175,28 @@ describe('hash index projection: invalidations and expiries (ADR 0018)', () => {
 
   it('given a completed result, when it is invalidated, then it is tainted until a later execution completes', () => {
     const v = fold(hashIndexProjection, [
-      completed('r1', 'completed', { resultVersion: 'r1/1' }, 1),
+      completedAt('r1', { resultVersion: 'r1/1' }, 1),
       invalidated(date, date, ['A'], 10),
     ]);
     expect(v[key]).toMatchObject({ runId: 'r1', valid: false, taint: { reason: 'bad' } });
     // started at 20 - 5 ms: after the taint
-    const after = fold(
-      hashIndexProjection,
-      [completed('r2', 'completed', { resultVersion: 'r2/1' }, 20)],
-      v,
-    );
+    const after = fold(hashIndexProjection, [completedAt('r2', { resultVersion: 'r2/1' }, 20)], v);
     expect(after[key]).toMatchObject({ runId: 'r2', valid: true });
     expect(after[key].taint).toBeUndefined();
   });
 
   it('an execution that started before the taint completes tainted', () => {
     const v = fold(hashIndexProjection, [
-      completed('r1', 'completed', { resultVersion: 'r1/1' }, 1),
+      completedAt('r1', { resultVersion: 'r1/1' }, 1),
       invalidated(date, date, ['A'], 10),
-      completed('r2', 'completed', { resultVersion: 'r2/1', durationMs: 5_000 }, 12),
+      completedAt('r2', { resultVersion: 'r2/1', durationMs: 5_000 }, 12),
     ]);
     expect(v[key]).toMatchObject({ runId: 'r2', valid: false, taint: { reason: 'bad' } });
   });
 
   it('taints only the named computations within the dates, and nothing for dates never run', () => {
     const v = fold(hashIndexProjection, [
-      completed('r1', 'completed', { resultVersion: 'r1/1' }, 1),
+      completedAt('r1', { resultVersion: 'r1/1' }, 1),
       invalidated('2026-01-16', '2026-02-01'),
       invalidated(date, date, ['B']),
     ]);
@@ -208,9 +205,7 @@ describe('hash index projection: invalidations and expiries (ADR 0018)', () => {
   });
 
   it('drops the entry when the version readers see expires, and only then', () => {
-    const base = fold(hashIndexProjection, [
-      completed('r1', 'completed', { resultVersion: 'r1/1' }, 1),
-    ]);
+    const base = fold(hashIndexProjection, [completedAt('r1', { resultVersion: 'r1/1' }, 1)]);
     const v = fold(hashIndexProjection, [expired(['r0/1'])], structuredClone(base));
     expect(v[key]).toEqual(base[key]);
     expect(fold(hashIndexProjection, [expired(['r0/1', 'r1/1'])], v)[key]).toBeUndefined();
