@@ -11,7 +11,7 @@ export interface InvalidationAnswer {
   invalidationId: string;
   /** true: the same request was recorded before (a retry); nothing was appended */
   replayed: boolean;
-  /** (computation, date) cells with a result now tainted, and the dates with none */
+  /** the (computation, date) cells with a result that it taints (dates never run do not count) */
   tainted: number;
 }
 
@@ -60,7 +60,7 @@ export async function runRetention(
   if (!sweep)
     throw new ApiRequestError(
       409,
-      'this api holds no result store to sweep: retention runs in the scheduler of the gcp profile',
+      'this api holds no result store to sweep: run the retention where the results are (almanac retention, or the scheduler)',
     );
   return sweep.sweep(opts);
 }
