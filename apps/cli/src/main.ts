@@ -20,6 +20,7 @@ import {
   untilUnlocked,
   ServerHoldsProjectError,
 } from './project-access';
+import { maintenanceCommands } from './maintenance-commands';
 import { describeServer, type ProjectClient } from './project-client';
 import { duration, Progress, runSummary, table } from './render';
 
@@ -139,7 +140,11 @@ function auditLines(node: AuditNode, indent = ''): string[] {
   if (!node.runId) lines.push(`${head}: no completed result`);
   else
     lines.push(
-      `${head}: result ${node.resultHash?.slice(0, 12) ?? '(none saved)'} from run ${node.runId} at ${node.completedAt}${node.valid ? '' : ' (invalidated: a later run is rewriting it, or it was restricted to some entities)'}`,
+      `${head}: result ${node.resultHash?.slice(0, 12) ?? '(none saved)'} from run ${node.runId} at ${node.completedAt}${node.taint ? ` (tainted by ${node.taint.requestedBy} at ${node.taint.at}: its next run re-runs it)` : node.valid ? '' : ' (invalidated: a later run is rewriting it, or it was restricted to some entities)'}`,
+    );
+  for (const i of node.invalidations ?? [])
+    lines.push(
+      `${indent}  invalidated ${i.from}..${i.to} at ${i.at} by ${i.requestedBy}: ${i.reason}`,
     );
   if (node.hashParts) {
     const h = node.hashParts;
@@ -524,6 +529,8 @@ const commands: Record<string, Command> = {
         const d = report.decision;
         out(`${name} on ${date}: ${d.status} in run ${d.runId} at ${d.at}`);
         out(`  reason: ${describeReason(d.reason)}`);
+        for (const i of report.invalidations ?? [])
+          out(`  invalidated at ${i.at} by ${i.requestedBy}: ${i.reason}`);
         if (report.previous)
           out(`  compared with: completed run ${report.previous.runId} at ${report.previous.at}`);
         else out('  compared with: no earlier completed result');
@@ -588,6 +595,11 @@ const commands: Record<string, Command> = {
       return runCommand(v, config.sample.date);
     },
   },
+  ...maintenanceCommands({
+    withProject: (v, fn) => withProject(v, fn),
+    timestampOption,
+    out,
+  }),
 };
 
 function help(): string {

@@ -1,7 +1,10 @@
 import type { RunView } from '@almanac/domain/projections';
 import {
   ApiRequestError,
+  requestInvalidation,
+  runRetention,
   type AlmanacQueries,
+  type InvalidationAnswer,
   type AnalyzeRow,
   type AuditNode,
   type ComputationsResponse,
@@ -10,7 +13,7 @@ import {
   type RunTimeline,
 } from '@almanac/api';
 import { embeddedQueries, type EmbeddedEngine, type ServerRecord } from '@almanac/embedded';
-import type { RunRequest } from '@almanac/platform';
+import type { InvalidationRequest, RetentionReport, RunRequest } from '@almanac/platform';
 import type { Progress } from './render';
 
 type StatusAnswer = Awaited<ReturnType<AlmanacQueries['status']>>;
@@ -36,6 +39,10 @@ export interface ProjectClient {
   audit(name: string, date: string, asOf?: string): Promise<AuditNode>;
   rebuildProjections(): Promise<RebuildReport>;
   verifyProjections(): Promise<VerifyReport>;
+  /** records an invalidation (ADR 0018) */
+  invalidate(request: InvalidationRequest): Promise<InvalidationAnswer>;
+  /** a retention sweep, as of `asOf` (default now) */
+  retention(opts: { dryRun: boolean; asOf?: string }): Promise<RetentionReport>;
   close(): Promise<void>;
 }
 
@@ -81,6 +88,13 @@ export class LocalClient implements ProjectClient {
   }
   verifyProjections() {
     return this.q.backend.projections.verify();
+  }
+  invalidate(request: InvalidationRequest) {
+    return requestInvalidation(this.q.backend, request);
+  }
+  retention(opts: { dryRun: boolean; asOf?: string }) {
+    const now = opts.asOf ? new Date(opts.asOf) : new Date();
+    return runRetention(this.engine.retention, { now, dryRun: opts.dryRun });
   }
   async close(): Promise<void> {
     await this.opened?.close();
@@ -186,6 +200,18 @@ export class ServerClient implements ProjectClient {
   }
   verifyProjections() {
     return this.call<VerifyReport>('GET', '/projections/verify');
+  }
+  invalidate(request: InvalidationRequest) {
+    const { computations, from, to, reason } = request;
+    return this.call<InvalidationAnswer>('POST', '/invalidations', {
+      computations,
+      from,
+      to,
+      reason,
+    });
+  }
+  retention(opts: { dryRun: boolean; asOf?: string }) {
+    return this.call<RetentionReport>('POST', '/retention', opts);
   }
   async close(): Promise<void> {}
 

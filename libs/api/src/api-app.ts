@@ -21,6 +21,7 @@ import {
   RunsController,
 } from './api.controllers';
 import { authProviders } from './auth/auth.guard';
+import { MaintenanceController } from './maintenance.controller';
 import { assertSafeBind, type Authenticator } from './auth/authenticator';
 import { MetricsRegistry } from './metrics';
 import type { RateLimit } from './rate-limit/rate-limit.policy';
@@ -60,6 +61,7 @@ export const API_CONTROLLERS = [
   DecisionsController,
   ProjectionsController,
   OperationsController,
+  MaintenanceController,
 ];
 
 interface TimedRequest {

@@ -5,6 +5,7 @@ import {
   hashKey,
   runKey,
   type Decision,
+  type HashIndexEntry,
   type RunKey,
   type RunView,
 } from '@almanac/domain/projections';
@@ -16,6 +17,7 @@ import {
   runRequestedEvent,
   unknownComputationsMessage,
   validateRunRequest,
+  type RetentionSweep,
   type RunRequest,
   type ValidRunRequest,
 } from '@almanac/platform';
@@ -38,6 +40,7 @@ import {
   type Views,
 } from './queries';
 import { readDroppedRuns, type RunMatch } from './older-runs';
+import { invalidationsOf, type InvalidationRecord } from './invalidations';
 import type {
   ComputationInfo,
   ComputationStatus,
@@ -79,6 +82,8 @@ export interface ApiBackend {
    * catch-up is a query on Spanner, and status pages poll.
    */
   maxStalenessMs?: number;
+  /** runs POST /retention (ADR 0018); absent: this api holds no result store */
+  retention?: RetentionSweep;
 }
 
 /** A request the api cannot answer as asked; the controllers turn it into 400, 404 or 422. */
@@ -339,14 +344,15 @@ export class AlmanacQueries {
       throw new ApiRequestError(404, `${name} has never run for ${date}`, undefined, {
         code: 'never-run',
       });
-    return report;
+    return { ...report, invalidations: await invalidationsOf(this.backend.store, name, date) };
   }
 
   /** Lineage of the current result, from a replay of the log (up to asOf when given). */
   async audit(name: string, date: string, asOf?: string): Promise<AuditNode> {
     this.checkTargets([name]);
     const views = await this.backend.projections.asOf(asOf ?? '9999-12-31T23:59:59.999Z');
-    return auditLineage(views, name, date);
+    const node = auditLineage(views, name, date);
+    return { ...node, invalidations: await invalidationsOf(this.backend.store, name, date, asOf) };
   }
 
   private async viewsAt(asOf?: string): Promise<Views> {
@@ -509,6 +515,10 @@ export function summarize(e: Envelope): string {
       return `${e.payload.computation} waits for run ${e.payload.to}, which is executing it for ${e.payload.date}`;
     case 'ExecutionClaimed':
       return `${e.payload.computation} for ${e.payload.date} claimed for execution`;
+    case 'ComputationsInvalidated':
+      return `${e.payload.computations.join(', ')} invalidated for ${e.payload.from}..${e.payload.to} by ${e.payload.requestedBy}: ${e.payload.reason}`;
+    case 'ResultVersionsExpired':
+      return `${e.payload.computation} ${e.payload.date}: ${e.payload.versions.length} result versions expired (ttlDays ${e.payload.ttlDays})`;
   }
 }
 
@@ -521,6 +531,10 @@ export interface AuditNode {
   resultHash: string | null;
   compositeHash: string | null;
   valid: boolean;
+  /** set while an operator's invalidation taints the current result (its next run re-runs it) */
+  taint?: HashIndexEntry['taint'];
+  /** the operator's invalidations of (computation, date), oldest first (the top node only) */
+  invalidations?: InvalidationRecord[];
   hashParts: Decision['hashParts'];
   /** every decision for (computation, date), oldest first: the runs that skipped, failed, re-ran */
   decisions: ReturnType<typeof decisionSummary>[];
@@ -575,6 +589,7 @@ export function auditLineage(
     resultHash: current?.resultHash ?? null,
     compositeHash: current?.compositeHash ?? null,
     valid: current?.valid ?? false,
+    ...(current?.taint ? { taint: current.taint } : {}),
     hashParts: current?.hashParts ?? null,
     decisions,
     dependencies: deps,

@@ -7,6 +7,7 @@ import { resolveAuth } from './auth/auth-config';
 import { resolveBrowserSafety } from './browser-safety/browser-safety.policy';
 import { resolveRateLimit } from './rate-limit/rate-limit.policy';
 import {
+  RetentionSweep,
   runGcpService,
   type GcpProfile,
   type ServiceEnv,
@@ -44,6 +45,13 @@ async function hostGcpApi(
     clock: () => new Date(),
     // status pages and scripts poll; on the emulator every read competes with the writers
     maxStalenessMs: 1_000,
+    retention: new RetentionSweep({
+      log: profile.store,
+      publisher: profile.publisher,
+      results: profile.results,
+      project: profile.project,
+      producer: 'api',
+    }),
   });
   const authenticator = resolveAuth({ settings: profile.config.api?.auth, env });
   const browserSafety = resolveBrowserSafety({ env });

@@ -5,6 +5,8 @@ export * from './api-app';
 export * from './api-projections';
 export * from './queries';
 export * from './gcp-api';
+export * from './maintenance';
+export * from './invalidations';
 export * from './auth/authenticator';
 export * from './auth/auth-config';
 export {

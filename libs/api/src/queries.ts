@@ -163,6 +163,13 @@ export interface ExplainReport {
   /** code files added, removed or changed between the two runs */
   changedFiles: string[];
   hashParts: HashParts | null;
+  /** the operator's invalidations of (computation, date), oldest first (ADR 0018) */
+  invalidations?: Array<{
+    invalidationId: string;
+    reason: string;
+    requestedBy: string;
+    at: string;
+  }>;
 }
 
 export async function explain(

@@ -14,6 +14,10 @@ export const streams = {
   batchesOf: (runId: string, computation: string) => `run-${runId}-${computation}#b`,
   /** the claim stream of a (computation, date): who executes it, appended with expected versions */
   execution: (computation: string, date: string) => `execution-${computation}-${date}`,
+  /** an operator's invalidation (ADR 0018) */
+  invalidation: (invalidationId: string) => `invalidation-${invalidationId}`,
+  /** the expiries of a computation's results (ADR 0018) */
+  retention: (computation: string) => `retention-${computation}`,
 };
 
 export const eventIds = {
@@ -35,6 +39,10 @@ export const eventIds = {
     `ComputationDelegated:${runId}:${c}:${to}`,
   executionClaimed: (runId: string, c: string, date: string) =>
     `ExecutionClaimed:${runId}:${c}:${date}`,
+  computationsInvalidated: (invalidationId: string) => `ComputationsInvalidated:${invalidationId}`,
+  /** `digest`: of the sorted versions expired, so two sweeps expiring the same append once */
+  resultVersionsExpired: (c: string, date: string, digest: string) =>
+    `ResultVersionsExpired:${c}:${date}:${digest}`,
 };
 
 /** The topic each event type is published on. */
@@ -64,6 +72,8 @@ export function topicFor(type: string): string {
     case 'ComputationCompleted':
     case 'ComputationDelegated':
     case 'ExecutionClaimed':
+    case 'ComputationsInvalidated':
+    case 'ResultVersionsExpired':
       return topics.computations;
     default:
       throw new Error(`no topic for event type "${type}"`);

@@ -1,5 +1,6 @@
 export * from './envelope';
 export * from './events';
+export * from './maintenance-events';
 export * from './catalog';
 export * from './ids';
 export * from './event-schemas';

@@ -32,6 +32,7 @@ import {
   type LoadedProject,
   type ProjectConfig,
   type ProjectPaths,
+  RetentionSweep,
   type RunRequest,
   type ServiceContext,
   validateRunRequest,
@@ -68,6 +69,8 @@ export class RunStalledError extends Error {
  */
 export class EmbeddedEngine {
   private readonly waiting = new Map<string, (e: Envelope) => void>();
+  /** expires results older than each computation's ttlDays (`almanac retention`, ADR 0018) */
+  readonly retention: RetentionSweep;
 
   private constructor(
     readonly paths: ProjectPaths,
@@ -85,7 +88,15 @@ export class EmbeddedEngine {
     /** messages no handler could process (the reason of each) */
     readonly deadLetters: string[],
     private readonly checkpoints: CheckpointStore,
-  ) {}
+  ) {
+    this.retention = new RetentionSweep({
+      log: store,
+      publisher,
+      results,
+      project,
+      producer: 'cli',
+    });
+  }
 
   /**
    * Throws DatabaseLockedError (from @almanac/warehouse) when another process has the project's

@@ -62,6 +62,7 @@ export function embeddedQueries(
     warehouse: engine.warehouse,
     projections,
     clock: () => new Date(),
+    retention: engine.retention,
   });
   return {
     queries,

@@ -9,3 +9,5 @@ export * from './service-host';
 export * from './gcp-profile';
 export * from './service-module';
 export * from './gcp-service';
+export * from './invalidation';
+export * from './retention-sweep';

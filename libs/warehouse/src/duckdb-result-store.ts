@@ -248,6 +248,30 @@ export async function createDuckDbResultStore(
       );
     },
 
+    async datesBefore(computation, before) {
+      const reader = await session.query(
+        `SELECT DISTINCT strftime(date, '%Y-%m-%d') AS d FROM ${TABLE}
+         WHERE computation = $1 AND date < CAST($2 AS DATE) ORDER BY d`,
+        [computation, before],
+      );
+      return reader.getRows().map(([d]) => d as string);
+    },
+
+    async deleteVersions(computation, date, versions) {
+      if (versions.length === 0) return 0;
+      const select = `SELECT DISTINCT version FROM ${TABLE} WHERE ${key}
+        AND version IN (SELECT unnest($3))`;
+      const remove = `DELETE FROM ${TABLE} WHERE ${key} AND version IN (SELECT unnest($3))`;
+      const params = bound([computation, date, [...new Set(versions)]]);
+      return session.exclusive((c) =>
+        inTransaction(c, remove, async () => {
+          const present = (await c.runAndReadAll(select, ...params)).getRows().length;
+          if (present > 0) await c.run(remove, ...params);
+          return present;
+        }),
+      );
+    },
+
     close: () => session.close(),
   };
 }

@@ -122,5 +122,12 @@ export interface ResultStore {
    * before `writtenBefore` (epoch ms); returns the number of versions deleted
    */
   gc(computation: string, date: string, keep: string[], writtenBefore: number): Promise<number>;
+  /** the dates of `computation` with any version stored that are before `before`, sorted */
+  datesBefore(computation: string, before: string): Promise<string[]>;
+  /**
+   * deletes these versions of (computation, date), whatever their last write (retention: the log
+   * says they are expired); versions not stored are ignored. Returns the number deleted.
+   */
+  deleteVersions(computation: string, date: string, versions: string[]): Promise<number>;
   close(): Promise<void>;
 }

@@ -195,6 +195,17 @@ describe('evaluateComputation', () => {
       expect(e.reason.code).toBe('unchanged');
     });
 
+    it('runs against a tainted result whose hash is unchanged, saying it was tainted (ADR 0018)', () => {
+      const input = given();
+      const last = { ...completedBefore(input), valid: false, taint: { reason: 'bad' } };
+      const e = evaluateComputation({ ...input, lastCompleted: last });
+      expect(e.kind).toBe('run');
+      expect(e.reason).toEqual({ code: 'changed', changed: ['tainted'] });
+      // and with other changes, the taint is named with them
+      const other = evaluateComputation({ ...input, codeHash: 'other', lastCompleted: last });
+      expect(other.reason).toEqual({ code: 'changed', changed: ['code', 'tainted'] });
+    });
+
     it('ignores the previous date result when the computation is not historical', () => {
       const input = given({ isHistorical: false, previousResultHash: 'prev-1' });
       const e = evaluateComputation({

@@ -17,6 +17,8 @@ export interface LastCompleted {
   /** the version readers see (a skip names it again) */
   resultVersion: string | null;
   valid: boolean;
+  /** an operator invalidated it (ADR 0018): never skipped against, reason `changed: [tainted]` */
+  taint?: unknown;
 }
 
 export interface EvaluateInput {
@@ -116,8 +118,9 @@ export function evaluateComputation(input: EvaluateInput): Evaluation {
   }
 
   const changed = last ? diffHashParts(last.hashParts, hashParts) : [];
-  // the last result came from a run restricted to some entities
-  if (last && !last.valid && changed.length === 0) changed.push('last-result-partial');
+  // an operator invalidated the last result; else it came from a run restricted to some entities
+  if (last?.taint) changed.push('tainted');
+  else if (last && !last.valid && changed.length === 0) changed.push('last-result-partial');
   // a scoped run processes each distinct id once; count what will run
   const reason: Reason = input.scopedEntityIds
     ? { code: 'scoped', entities: new Set(input.scopedEntityIds).size }

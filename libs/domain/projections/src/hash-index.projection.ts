@@ -19,22 +19,65 @@ export interface HashIndexEntry {
    * not touch the entry: it writes a version of its own, which nobody reads until it completes.)
    */
   valid: boolean;
+  /**
+   * set by an operator's invalidation (ComputationsInvalidated) of this result: it is not
+   * skippable (`valid` is false) until a run completes the (computation, date) again
+   */
+  taint?: Taint;
+}
+
+/** An operator's invalidation of a result (ADR 0018). */
+export interface Taint {
+  invalidationId: string;
+  reason: string;
+  requestedBy: string;
+  at: string;
 }
 
 export type HashIndex = Record<string, HashIndexEntry>;
 
 export const hashKey = (computation: string, date: string) => `${computation}|${date}`;
 
-/** The last completed result of each (computation, date): what "skip" compares against. */
+/**
+ * The last completed result of each (computation, date): what "skip" compares against. An
+ * invalidation taints the results it covers; an expiry of the version readers see removes the
+ * entry (its rows are gone: the next run of that date runs as a first run).
+ */
 export const hashIndexProjection: Projection<HashIndex> = {
   name: 'hash-index',
-  handles: ['ComputationCompleted'],
+  handles: ['ComputationCompleted', 'ComputationsInvalidated', 'ResultVersionsExpired'],
   initial: () => ({}),
   evolve(view, event: Envelope) {
+    if (event.type === 'ComputationsInvalidated') {
+      const p = event.payload;
+      const names = new Set(p.computations);
+      const taint: Taint = {
+        invalidationId: p.invalidationId,
+        reason: p.reason,
+        requestedBy: p.requestedBy,
+        at: event.occurredAt,
+      };
+      for (const [key, entry] of Object.entries(view))
+        if (names.has(entry.computation) && entry.date >= p.from && entry.date <= p.to)
+          view[key] = { ...entry, valid: false, taint };
+      return view;
+    }
+    if (event.type === 'ResultVersionsExpired') {
+      const p = event.payload;
+      const key = hashKey(p.computation, p.date);
+      const entry = view[key];
+      if (entry?.resultVersion && p.versions.includes(entry.resultVersion)) delete view[key];
+      return view;
+    }
     if (event.type !== 'ComputationCompleted') return view;
     const p = event.payload;
     if (p.dryRun || p.status !== 'completed' || !p.compositeHash || !p.hashParts) return view;
-    view[hashKey(p.computation, p.date)] = {
+    const key = hashKey(p.computation, p.date);
+    const startedAt = new Date(Date.parse(event.occurredAt) - p.durationMs).toISOString();
+    // an execution that started before the taint may have read what the taint is about
+    const taint = view[key]?.taint;
+    const stillTainted = taint !== undefined && taint.at > startedAt;
+    view[key] = {
       computation: p.computation,
       date: p.date,
       runId: p.runId,
@@ -43,9 +86,10 @@ export const hashIndexProjection: Projection<HashIndex> = {
       resultHash: p.resultHash,
       resultVersion: resultVersionOf(p),
       completedAt: event.occurredAt,
-      startedAt: new Date(Date.parse(event.occurredAt) - p.durationMs).toISOString(),
+      startedAt,
       // a run restricted to some entities never marks the date up to date
-      valid: !p.scoped,
+      valid: !p.scoped && !stillTainted,
+      ...(stillTainted ? { taint } : {}),
     };
     return view;
   },

@@ -135,6 +135,83 @@ describe('hash index projection', () => {
   });
 });
 
+describe('hash index projection: invalidations and expiries (ADR 0018)', () => {
+  const key = hashKey('A', date);
+  /** a completion recorded at second `s` */
+  const completedAt = (
+    runId: string,
+    extra: Partial<PayloadInput<'ComputationCompleted'>>,
+    s: number,
+  ): Envelope => ({ ...completed(runId, 'completed', extra), occurredAt: at(s) });
+  const invalidated = (from: string, to: string, computations = ['A'], s = n) =>
+    makeEvent({
+      type: 'ComputationsInvalidated',
+      eventId: `ComputationsInvalidated:i${n++}`,
+      streamId: 'invalidation-i',
+      correlationId: 'i',
+      causationId: null,
+      producer: 'test',
+      occurredAt: at(s),
+      payload: {
+        invalidationId: `i${n}`,
+        computations,
+        from,
+        to,
+        reason: 'bad',
+        requestedBy: 'ops',
+      },
+    });
+  const expired = (versions: string[]) =>
+    makeEvent({
+      type: 'ResultVersionsExpired',
+      eventId: `ResultVersionsExpired:${n++}`,
+      streamId: 'retention-A',
+      correlationId: 'retention',
+      causationId: null,
+      producer: 'test',
+      occurredAt: at(50),
+      payload: { computation: 'A', date, versions, current: null, ttlDays: 1, cutoff: date },
+    });
+
+  it('given a completed result, when it is invalidated, then it is tainted until a later execution completes', () => {
+    const v = fold(hashIndexProjection, [
+      completedAt('r1', { resultVersion: 'r1/1' }, 1),
+      invalidated(date, date, ['A'], 10),
+    ]);
+    expect(v[key]).toMatchObject({ runId: 'r1', valid: false, taint: { reason: 'bad' } });
+    // started at 20 - 5 ms: after the taint
+    const after = fold(hashIndexProjection, [completedAt('r2', { resultVersion: 'r2/1' }, 20)], v);
+    expect(after[key]).toMatchObject({ runId: 'r2', valid: true });
+    expect(after[key].taint).toBeUndefined();
+  });
+
+  it('an execution that started before the taint completes tainted', () => {
+    const v = fold(hashIndexProjection, [
+      completedAt('r1', { resultVersion: 'r1/1' }, 1),
+      invalidated(date, date, ['A'], 10),
+      completedAt('r2', { resultVersion: 'r2/1', durationMs: 5_000 }, 12),
+    ]);
+    expect(v[key]).toMatchObject({ runId: 'r2', valid: false, taint: { reason: 'bad' } });
+  });
+
+  it('taints only the named computations within the dates, and nothing for dates never run', () => {
+    const v = fold(hashIndexProjection, [
+      completedAt('r1', { resultVersion: 'r1/1' }, 1),
+      invalidated('2026-01-16', '2026-02-01'),
+      invalidated(date, date, ['B']),
+    ]);
+    expect(v[key]).toMatchObject({ valid: true });
+    expect(Object.keys(v)).toEqual([key]);
+  });
+
+  it('drops the entry when the version readers see expires, and only then', () => {
+    const base = fold(hashIndexProjection, [completedAt('r1', { resultVersion: 'r1/1' }, 1)]);
+    const v = fold(hashIndexProjection, [expired(['r0/1'])], structuredClone(base));
+    expect(v[key]).toEqual(base[key]);
+    expect(fold(hashIndexProjection, [expired(['r0/1', 'r1/1'])], v)[key]).toBeUndefined();
+  });
+});
+
 describe('run projection', () => {
   it('follows a run from request to completion, counting each batch once for the current attempt', () => {
     const events = [

@@ -349,6 +349,8 @@ function evolveRun(view: RunsView, event: Envelope): void {
       return;
     }
     case 'ExecutionClaimed':
+    case 'ComputationsInvalidated':
+    case 'ResultVersionsExpired':
       return;
     default:
       assertNever(event);

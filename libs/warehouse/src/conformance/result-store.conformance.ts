@@ -290,5 +290,29 @@ export function resultStoreConformance(name: string, factory: ResultStoreFactory
       expect(await store.count('D', D, 'old')).toBe(1);
       expect(await store.gc('C', '2024-01-09', [], t0 + 10_000)).toBe(0);
     });
+
+    it('lists the dates of a computation before a date, and deletes named versions whatever their age', async () => {
+      await store.write('C', '2024-01-05', 'v1', 'run-1', [row('u1', 1)]);
+      await store.write('C', '2024-01-05', 'v2', 'run-2', [row('u1', 2), row('u2', 2)]);
+      await store.write('C', '2024-01-06', 'v1', 'run-1', [row('u1', 1)]);
+      await store.write('C', D, 'v1', 'run-1', [row('u1', 1)]);
+      await store.write('X', '2024-01-01', 'v1', 'run-1', [row('u1', 1)]);
+      expect(await store.datesBefore('C', D)).toEqual(['2024-01-05', '2024-01-06']);
+      expect(await store.datesBefore('C', '2024-01-06')).toEqual(['2024-01-05']);
+      expect(await store.datesBefore('C', '2024-01-01')).toEqual([]);
+      expect(await store.datesBefore('none', D)).toEqual([]);
+
+      // just written: gc would keep them; deleteVersions does not look at the time
+      expect(await store.deleteVersions('C', '2024-01-05', ['v2', 'absent'])).toBe(1);
+      expect((await store.versions('C', '2024-01-05')).map((v) => v.version)).toEqual(['v1']);
+      expect(await store.count('C', '2024-01-05', 'v2')).toBe(0);
+      // again: nothing left to delete (a repeated sweep)
+      expect(await store.deleteVersions('C', '2024-01-05', ['v2'])).toBe(0);
+      expect(await store.deleteVersions('C', '2024-01-05', [])).toBe(0);
+      expect(await store.deleteVersions('C', '2024-01-05', ['v1'])).toBe(1);
+      expect(await store.datesBefore('C', D)).toEqual(['2024-01-06']);
+      expect(await store.count('C', D, 'v1')).toBe(1);
+      expect(await store.count('X', '2024-01-01', 'v1')).toBe(1);
+    });
   });
 }

@@ -176,6 +176,64 @@ export function createSpannerResultStore(
     return rows.slice(0, n);
   }
 
+  /**
+   * Deletes one version by bounded pages of keys, one transaction each. With `writtenBefore`, the
+   * first transaction checks again, for the whole version, that nothing was written to it since
+   * (a version being deleted must not be written to, but if it is, the rest of it stays), and each
+   * later page checks its own rows. False when it stopped for a recent write.
+   */
+  async function deleteVersion(
+    computation: string,
+    date: string,
+    version: string,
+    writtenBefore: number | null,
+  ): Promise<boolean> {
+    const { params, types } = keyParams(computation, date, version);
+    let first = true;
+    for (;;) {
+      const outcome = await queued(() =>
+        database.runTransactionAsync(async (tx) => {
+          if (first && writtenBefore !== null) {
+            const [recent] = await tx.run({
+              sql: `SELECT COUNT(*) AS n FROM ${table}
+                    WHERE ${ofVersion} AND WrittenAt >= @before`,
+              params: { ...params, before: new Date(writtenBefore) },
+              types: { ...types, before: 'timestamp' } as never,
+              json: true,
+            });
+            if (Number((recent as unknown as Array<{ n: number }>)[0].n) > 0) {
+              await tx.commit();
+              return 'written-since' as const;
+            }
+          }
+          const [found] = await tx.read(table, {
+            ranges: [versionRange(computation, date, version, null)],
+            columns: ['EntityId', 'WrittenAt'],
+            limit: maxDeletes,
+            json: true,
+          });
+          const rows = found as unknown as Array<{ EntityId: string; WrittenAt: Date }>;
+          if (writtenBefore !== null && rows.some((r) => r.WrittenAt.getTime() >= writtenBefore)) {
+            await tx.commit();
+            return 'written-since' as const;
+          }
+          // by key: the Node client has no key-range delete, and on the emulator deleting
+          // 10,000 keys measured ~2.0 s vs ~2.7 s for a DML DELETE of the same range
+          if (rows.length > 0)
+            tx.deleteRows(
+              table,
+              rows.map((r) => [computation, date, version, r.EntityId]),
+            );
+          await tx.commit();
+          return rows.length < maxDeletes ? ('done' as const) : ('more' as const);
+        }),
+      );
+      first = false;
+      if (outcome === 'more') continue;
+      return outcome === 'done';
+    }
+  }
+
   const store: ResultStore = {
     async write(computation, date, version, runId, rows) {
       if (rows.length === 0) return;
@@ -347,60 +405,33 @@ export function createSpannerResultStore(
       const doomed = (await store.versions(computation, date))
         .filter((v) => !kept.has(v.version) && v.lastWrittenAt < writtenBefore)
         .map((v) => v.version);
-      const before = new Date(writtenBefore);
       return call('gc', async () => {
         let deleted = 0;
-        for (const version of doomed) {
-          const { params, types } = keyParams(computation, date, version);
-          // a bounded page of keys per transaction. The first transaction checks again, for the
-          // whole version, that nothing was written to it since it was listed; each later page
-          // checks its own rows (a version being deleted must not be written to, but if it is,
-          // the rest of it stays)
-          let first = true;
-          for (;;) {
-            const outcome = await queued(() =>
-              database.runTransactionAsync(async (tx) => {
-                if (first) {
-                  const [recent] = await tx.run({
-                    sql: `SELECT COUNT(*) AS n FROM ${table}
-                          WHERE ${ofVersion} AND WrittenAt >= @before`,
-                    params: { ...params, before },
-                    types: { ...types, before: 'timestamp' } as never,
-                    json: true,
-                  });
-                  if (Number((recent as unknown as Array<{ n: number }>)[0].n) > 0) {
-                    await tx.commit();
-                    return 'written-since' as const;
-                  }
-                }
-                const [found] = await tx.read(table, {
-                  ranges: [versionRange(computation, date, version, null)],
-                  columns: ['EntityId', 'WrittenAt'],
-                  limit: maxDeletes,
-                  json: true,
-                });
-                const rows = found as unknown as Array<{ EntityId: string; WrittenAt: Date }>;
-                if (rows.some((r) => r.WrittenAt.getTime() >= writtenBefore)) {
-                  await tx.commit();
-                  return 'written-since' as const;
-                }
-                // by key: the Node client has no key-range delete, and on the emulator deleting
-                // 10,000 keys measured ~2.0 s vs ~2.7 s for a DML DELETE of the same range
-                if (rows.length > 0)
-                  tx.deleteRows(
-                    table,
-                    rows.map((r) => [computation, date, version, r.EntityId]),
-                  );
-                await tx.commit();
-                return rows.length < maxDeletes ? ('done' as const) : ('more' as const);
-              }),
-            );
-            first = false;
-            if (outcome === 'more') continue;
-            if (outcome === 'done') deleted++;
-            break;
-          }
-        }
+        for (const version of doomed)
+          if (await deleteVersion(computation, date, version, writtenBefore)) deleted++;
+        return deleted;
+      });
+    },
+
+    async datesBefore(computation, before) {
+      assertIsoDate(before, 'before');
+      const rows = await query(
+        'datesBefore',
+        `SELECT DISTINCT CAST(Date AS STRING) AS d FROM ${table}
+         WHERE Computation = @computation AND Date < @before ORDER BY d`,
+        { computation, before },
+        { computation: 'string', before: 'date' },
+      );
+      return rows.map((r) => r.d as string);
+    },
+
+    async deleteVersions(computation, date, versions) {
+      assertIsoDate(date, 'date');
+      const present = new Set((await store.versions(computation, date)).map((v) => v.version));
+      return call('deleteVersions', async () => {
+        let deleted = 0;
+        for (const version of [...new Set(versions)].filter((v) => present.has(v)))
+          if (await deleteVersion(computation, date, version, null)) deleted++;
         return deleted;
       });
     },
