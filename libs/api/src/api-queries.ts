@@ -507,6 +507,10 @@ export function summarize(e: Envelope): string {
       return `${e.payload.computation} waits for run ${e.payload.to}, which is executing it for ${e.payload.date}`;
     case 'ExecutionClaimed':
       return `${e.payload.computation} for ${e.payload.date} claimed for execution`;
+    case 'SchedulePaused':
+      return `schedule of ${e.payload.computation} paused by ${e.payload.by}`;
+    case 'ScheduleResumed':
+      return `schedule of ${e.payload.computation} resumed by ${e.payload.by}`;
   }
 }
 

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { EnvelopeBase } from './envelope';
 import * as P from './events';
+import * as S from './schedule-events';
 
 /** Every event type, its current schema version and its payload schema. */
 export const EventCatalog = {
@@ -16,6 +17,8 @@ export const EventCatalog = {
   RunCompleted: { schemaVersion: 1, payload: P.RunCompletedPayload },
   ComputationDelegated: { schemaVersion: 1, payload: P.ComputationDelegatedPayload },
   ExecutionClaimed: { schemaVersion: 1, payload: P.ExecutionClaimedPayload },
+  SchedulePaused: { schemaVersion: 1, payload: S.SchedulePausedPayload },
+  ScheduleResumed: { schemaVersion: 1, payload: S.ScheduleResumedPayload },
 } as const;
 
 export type EventType = keyof typeof EventCatalog;

@@ -14,6 +14,8 @@ export const streams = {
   batchesOf: (runId: string, computation: string) => `run-${runId}-${computation}#b`,
   /** the claim stream of a (computation, date): who executes it, appended with expected versions */
   execution: (computation: string, date: string) => `execution-${computation}-${date}`,
+  /** a computation's schedule: SchedulePaused / ScheduleResumed, appended with expected versions */
+  schedule: (computation: string) => `schedule-${computation}`,
 };
 
 export const eventIds = {
@@ -35,11 +37,14 @@ export const eventIds = {
     `ComputationDelegated:${runId}:${c}:${to}`,
   executionClaimed: (runId: string, c: string, date: string) =>
     `ExecutionClaimed:${runId}:${c}:${date}`,
+  /** the n-th event of the computation's schedule stream: two operators' clicks append one */
+  scheduleChanged: (c: string, type: 'SchedulePaused' | 'ScheduleResumed', n: number) =>
+    `${type}:${c}:${n}`,
 };
 
 /** The topic each event type is published on. */
 export const topics = {
-  runs: 'almanac.runs', // RunRequested, RunPlanned, RunRejected, RunCompleted
+  runs: 'almanac.runs', // RunRequested, RunPlanned, RunRejected, RunCompleted, Schedule*
   passes: 'almanac.passes', // PassReady
   batches: 'almanac.batches', // BatchRequested
   batchResults: 'almanac.batch-results', // BatchDone
@@ -52,6 +57,8 @@ export function topicFor(type: string): string {
     case 'RunPlanned':
     case 'RunRejected':
     case 'RunCompleted':
+    case 'SchedulePaused':
+    case 'ScheduleResumed':
       return topics.runs;
     case 'PassReady':
       return topics.passes;

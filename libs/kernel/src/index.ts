@@ -51,5 +51,6 @@ export {
   dataDateOf,
   describeSchedule,
   nextSlots,
+  resolveSchedule,
   slotsBetween,
 } from './schedule';

@@ -349,6 +349,8 @@ function evolveRun(view: RunsView, event: Envelope): void {
       return;
     }
     case 'ExecutionClaimed':
+    case 'SchedulePaused':
+    case 'ScheduleResumed':
       return;
     default:
       assertNever(event);
