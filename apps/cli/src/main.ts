@@ -22,6 +22,7 @@ import {
 } from './project-access';
 import { describeServer, type ProjectClient } from './project-client';
 import { duration, Progress, runSummary, table } from './render';
+import { scheduleCommand } from './schedule-command';
 
 class UsageError extends Error {}
 
@@ -464,6 +465,7 @@ const commands: Record<string, Command> = {
       '  (CORS; also ALMANAC_ALLOWED_ORIGINS). Both comma-separated in the environment.',
       '  ALMANAC_RATE_LIMIT=120/min (or api.rateLimit): requests per caller; off by default',
       '  without auth, 600/min with it.',
+      '  The scheduler ticks every scheduler.tickIntervalMs (ALMANAC_TICK_INTERVAL_MS; 0: never).',
     ].join('\n'),
     options: {
       host: { type: 'string' },
@@ -487,6 +489,7 @@ const commands: Record<string, Command> = {
           port,
           allowedHosts: v['allowed-host'] as string[] | undefined,
           allowedOrigins: v['allowed-origin'] as string[] | undefined,
+          tickIntervalMs: tickInterval(a.config),
         });
       });
       out(`almanac api listening on ${served.url}`);
@@ -588,7 +591,18 @@ const commands: Record<string, Command> = {
       return runCommand(v, config.sample.date);
     },
   },
+  schedule: scheduleCommand({ withProject, out, usageError: (m) => new UsageError(m) }),
 };
+
+/** The scheduler's tick in `almanac serve`: ALMANAC_TICK_INTERVAL_MS (0: none), else the config's. */
+function tickInterval(config: ProjectConfig): number | null {
+  const env = process.env.ALMANAC_TICK_INTERVAL_MS;
+  if (env === undefined || env === '') return config.scheduler.tickIntervalMs;
+  const ms = Number(env);
+  if (!Number.isInteger(ms) || ms < 0)
+    throw new UsageError(`ALMANAC_TICK_INTERVAL_MS must be a whole number of ms, got "${env}"`);
+  return ms === 0 ? null : ms;
+}
 
 function help(): string {
   const names = Object.keys(commands);

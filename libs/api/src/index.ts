@@ -7,6 +7,7 @@ export * from './queries';
 export * from './gcp-api';
 export * from './auth/authenticator';
 export * from './auth/auth-config';
+export { authProviders } from './auth/auth.guard';
 export {
   RateLimitConfigError,
   resolveRateLimit,

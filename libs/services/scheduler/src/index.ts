@@ -1,1 +1,2 @@
 export * from './scheduler.service';
+export * from './scheduler.module';
