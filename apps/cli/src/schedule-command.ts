@@ -3,7 +3,7 @@ import type { ProjectClient } from './project-client';
 import { table } from './render';
 
 /** What the schedule command needs of main.ts: how to open the project, print, refuse usage. */
-export interface ScheduleCommandDeps {
+interface ScheduleCommandDeps {
   withProject<T>(values: Record<string, unknown>, fn: (c: ProjectClient) => Promise<T>): Promise<T>;
   out(line: string): void;
   usageError(message: string): Error;

@@ -6,7 +6,7 @@ const Time = z
   .string()
   .regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'expected a time as HH:MM (00:00-23:59)');
 
-export const WEEKDAYS = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'] as const;
+const WEEKDAYS = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'] as const;
 type Weekday = (typeof WEEKDAYS)[number];
 
 /**
@@ -48,7 +48,7 @@ export interface Schedule {
   availableAfter?: { days: number; time: string };
 }
 
-export const DEFAULT_SCHEDULE: Schedule = {
+const DEFAULT_SCHEDULE: Schedule = {
   frequency: 'daily',
   time: '02:00',
   timezone: 'UTC',
@@ -174,7 +174,7 @@ export function nextSlots(s: Schedule, after: Date, n: number): Date[] {
 }
 
 /** `YYYY-MM-DD` of an instant in a time zone. */
-export function localDate(instant: Date, timezone: string): string {
+function localDate(instant: Date, timezone: string): string {
   const parts = new Intl.DateTimeFormat('en-CA', {
     timeZone: timezone,
     year: 'numeric',
