@@ -1,7 +1,7 @@
 import { createSqliteEventStore } from '@almanac/eventlog';
 import { serveEmbedded } from '@almanac/embedded';
 import { parseProjectConfig, projectPaths, type ProjectConfigInput } from '@almanac/platform';
-import { cli } from './cli-harness';
+import { cli, waitFor } from './cli-harness';
 import { D, Fixture, STANDARD_CONFIG } from './fixture';
 
 // the slot of 2026-01-11 02:00 UTC runs D = 2026-01-10 (the day before the slot)
@@ -197,5 +197,30 @@ describe('almanac schedule', () => {
     }
     const requested = (await events()).filter((e) => e.type === 'RunRequested');
     expect(requested.map((e) => e.eventId)).toEqual([`RunRequested:${RUN}`]);
+  });
+
+  it('given almanac serve with a tick interval, then it ticks on its own from the start: the last daily 02:00 slot is requested', async () => {
+    const cfg = config({ catchUpHours: 24 });
+    f = await Fixture.create({ config: cfg });
+    f.loadNewCode();
+    const served = await serveEmbedded({
+      root: f.dir,
+      config: parseProjectConfig(cfg),
+      port: 0,
+      tickIntervalMs: 3_600_000,
+    });
+    try {
+      const scheduled = await waitFor(
+        () => 'a scheduled RunRequested',
+        30_000,
+        async () =>
+          (await served.engine.store.readAll()).find(
+            (e) => e.type === 'RunRequested' && e.payload.trigger === 'schedule',
+          ) ?? null,
+      );
+      expect(scheduled.eventId).toMatch(/^RunRequested:sched-\d{8}T0200Z-\d{4}-\d{2}-\d{2}$/);
+    } finally {
+      await served.close();
+    }
   });
 });
