@@ -95,7 +95,13 @@ export default [
             { sourceTag: 'scope:shared', onlyDependOnLibsWithTags: ['scope:shared'] },
             ...['planner', 'executor', 'worker', 'scheduler'].map((s) => ({
               sourceTag: `scope:${s}`,
-              onlyDependOnLibsWithTags: ['scope:shared', 'scope:platform', `scope:${s}`],
+              onlyDependOnLibsWithTags: [
+                'scope:shared',
+                'scope:platform',
+                `scope:${s}`,
+                // the scheduler service's POST /tick uses the api's authentication
+                ...(s === 'scheduler' ? ['scope:api'] : []),
+              ],
             })),
             {
               // the api predicts what the executor would decide (analyze)
@@ -121,6 +127,7 @@ export default [
                 'scope:planner',
                 'scope:executor',
                 'scope:worker',
+                'scope:scheduler',
                 'scope:api',
               ],
             },
@@ -131,6 +138,7 @@ export default [
                 'scope:platform',
                 'scope:api',
                 'scope:embedded',
+                'scope:scheduler',
                 'scope:computations',
               ],
             },

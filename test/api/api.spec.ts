@@ -305,7 +305,12 @@ describe('the api (embedded profile, `almanac serve`)', () => {
       expect(c.body.passes[0]).toEqual(expect.arrayContaining(['OrderTotals', 'Flaky']));
       const band = c.body.computations.find((x) => x.name === 'UserBand')!;
       expect(band).toMatchObject({ pass: 1, dependencies: ['OrderTotals'], type: 'per-entity' });
-      expect(band.schedule).toEqual({ frequency: 'daily', time: '02:00', timezone: 'UTC' });
+      expect(band.schedule).toEqual({
+        frequency: 'daily',
+        time: '02:00',
+        timezone: 'UTC',
+        enabled: true,
+      });
       expect(band.codeHash).toMatch(/^[0-9a-f]{16,}$/);
       expect(band.latest).toBeUndefined();
     });

@@ -40,7 +40,8 @@ export function almanacProcess(
   env: NodeJS.ProcessEnv = {},
 ): { child: ChildProcess; output(): string; exited: Promise<number | null> } {
   const child = spawn(process.execPath, [path.join(REPO, 'bin', 'almanac'), ...args], {
-    env: { ...process.env, ALMANAC_DEBUG: '', ...env },
+    // no scheduler timer in `almanac serve`: a tick at the real time would request runs
+    env: { ...process.env, ALMANAC_DEBUG: '', ALMANAC_TICK_INTERVAL_MS: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

@@ -23,6 +23,7 @@ import {
 import { maintenanceCommands } from './maintenance-commands';
 import { describeServer, type ProjectClient } from './project-client';
 import { duration, Progress, runSummary, table } from './render';
+import { scheduleCommand } from './schedule-command';
 
 class UsageError extends Error {}
 
@@ -469,6 +470,7 @@ const commands: Record<string, Command> = {
       '  (CORS; also ALMANAC_ALLOWED_ORIGINS). Both comma-separated in the environment.',
       '  ALMANAC_RATE_LIMIT=120/min (or api.rateLimit): requests per caller; off by default',
       '  without auth, 600/min with it.',
+      '  The scheduler ticks every scheduler.tickIntervalMs (ALMANAC_TICK_INTERVAL_MS; 0: never).',
     ].join('\n'),
     options: {
       host: { type: 'string' },
@@ -492,6 +494,7 @@ const commands: Record<string, Command> = {
           port,
           allowedHosts: v['allowed-host'] as string[] | undefined,
           allowedOrigins: v['allowed-origin'] as string[] | undefined,
+          tickIntervalMs: tickInterval(a.config),
         });
       });
       out(`almanac api listening on ${served.url}`);
@@ -600,7 +603,18 @@ const commands: Record<string, Command> = {
     timestampOption,
     out,
   }),
+  schedule: scheduleCommand({ withProject, out, usageError: (m) => new UsageError(m) }),
 };
+
+/** The scheduler's tick in `almanac serve`: ALMANAC_TICK_INTERVAL_MS (0: none), else the config's. */
+function tickInterval(config: ProjectConfig): number | null {
+  const env = process.env.ALMANAC_TICK_INTERVAL_MS;
+  if (env === undefined || env === '') return config.scheduler.tickIntervalMs;
+  const ms = Number(env);
+  if (!Number.isInteger(ms) || ms < 0)
+    throw new UsageError(`ALMANAC_TICK_INTERVAL_MS must be a whole number of ms, got "${env}"`);
+  return ms === 0 ? null : ms;
+}
 
 function help(): string {
   const names = Object.keys(commands);

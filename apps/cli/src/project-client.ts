@@ -14,6 +14,8 @@ import {
 } from '@almanac/api';
 import { embeddedQueries, type EmbeddedEngine, type ServerRecord } from '@almanac/embedded';
 import type { InvalidationRequest, RetentionReport, RunRequest } from '@almanac/platform';
+import { UnknownScheduleError } from '@almanac/domain/scheduler';
+import { SchedulerService, type ScheduleRow, type TickResult } from '@almanac/services/scheduler';
 import type { Progress } from './render';
 
 type StatusAnswer = Awaited<ReturnType<AlmanacQueries['status']>>;
@@ -43,6 +45,13 @@ export interface ProjectClient {
   invalidate(request: InvalidationRequest): Promise<InvalidationAnswer>;
   /** a retention sweep, as of `asOf` (default now) */
   retention(opts: { dryRun: boolean; asOf?: string }): Promise<RetentionReport>;
+  /** each computation's schedule, pause, waiting slots and next `count` slots after `at` */
+  schedules(at?: string, count?: number): Promise<ScheduleRow[]>;
+  /** the scheduler's tick at `at` (default now); locally it also waits for the runs it requested */
+  tick(at?: string): Promise<TickResult>;
+  /** false: it already was paused (resumed) */
+  pauseSchedule(computation: string, reason?: string): Promise<boolean>;
+  resumeSchedule(computation: string): Promise<boolean>;
   close(): Promise<void>;
 }
 
@@ -96,10 +105,42 @@ export class LocalClient implements ProjectClient {
     const now = opts.asOf ? new Date(opts.asOf) : new Date();
     return runRetention(this.engine.retention, { now, dryRun: opts.dryRun });
   }
+  private get scheduler(): SchedulerService {
+    return new SchedulerService({
+      store: this.engine.store,
+      publisher: this.engine.publisher,
+      project: this.engine.project,
+      settings: this.engine.config.scheduler,
+      clock: () => new Date(),
+    });
+  }
+  schedules(at?: string, count?: number) {
+    return this.scheduler.list(at ? new Date(at) : undefined, count);
+  }
+  async tick(at?: string) {
+    const result = await this.scheduler.tick(at ? new Date(at) : undefined);
+    // the runs it requested run in this process: let them finish before it exits
+    await this.engine.bus.idle();
+    return result;
+  }
+  pauseSchedule(computation: string, reason?: string) {
+    return notFound(this.scheduler.pause(computation, 'cli', reason));
+  }
+  resumeSchedule(computation: string) {
+    return notFound(this.scheduler.resume(computation, 'cli'));
+  }
   async close(): Promise<void> {
     await this.opened?.close();
     await this.engine.close();
   }
+}
+
+/** An unknown computation is the api's 404, locally as through a server. */
+function notFound<T>(p: Promise<T>): Promise<T> {
+  return p.catch((e: unknown) => {
+    if (e instanceof UnknownScheduleError) throw new ApiRequestError(404, e.message);
+    throw e;
+  });
 }
 
 /** `almanac serve (pid 123, http://127.0.0.1:8080)`: how messages name a server. */
@@ -212,6 +253,24 @@ export class ServerClient implements ProjectClient {
   }
   retention(opts: { dryRun: boolean; asOf?: string }) {
     return this.call<RetentionReport>('POST', '/retention', opts);
+  }
+  schedules(at?: string, count?: number) {
+    const n = count === undefined ? undefined : String(count);
+    return this.call<ScheduleRow[]>('GET', `/schedules${query({ at, count: n })}`);
+  }
+  tick(at?: string) {
+    return this.call<TickResult>('POST', '/tick', at ? { at } : {});
+  }
+  async pauseSchedule(computation: string, reason?: string) {
+    const body = reason ? { reason } : {};
+    return (
+      await this.call<{ changed: boolean }>('POST', `/schedules/${enc(computation)}/pause`, body)
+    ).changed;
+  }
+  async resumeSchedule(computation: string) {
+    return (
+      await this.call<{ changed: boolean }>('POST', `/schedules/${enc(computation)}/resume`, {})
+    ).changed;
   }
   async close(): Promise<void> {}
 

@@ -1,4 +1,30 @@
-import { runGcpService } from '@almanac/platform';
+import { authProviders, resolveAuth, assertSafeBind } from '@almanac/api';
+import { hostService, ProfileModule, runGcpService } from '@almanac/platform';
+import { SchedulerModule, SchedulerService } from '@almanac/services/scheduler';
 
-// The deployed scheduler (gcp profile): /health only until schedules exist (issue 10).
-void runGcpService('scheduler', null);
+// The deployed scheduler (gcp profile): ticks every scheduler.tickIntervalMs (or
+// ALMANAC_TICK_INTERVAL_MS; 0: no timer) and serves POST /tick for Cloud Scheduler, GET /schedules
+// and pause/resume, behind the api's authentication (ALMANAC_API_TOKENS, api.auth).
+void runGcpService('scheduler', null, {
+  host: (profile, handle, serviceEnv) => {
+    const authenticator = resolveAuth({ settings: profile.config.api?.auth, env: process.env });
+    assertSafeBind(serviceEnv.HOST, authenticator.enabled);
+    const scheduler = new SchedulerService({
+      store: profile.store,
+      publisher: profile.publisher,
+      project: profile.project,
+      settings: profile.config.scheduler,
+      clock: () => new Date(),
+    });
+    const every = serviceEnv.ALMANAC_TICK_INTERVAL_MS ?? profile.config.scheduler.tickIntervalMs;
+    return hostService(handle, {
+      port: serviceEnv.PORT,
+      host: serviceEnv.HOST,
+      imports: [
+        ProfileModule.forContext(profile),
+        SchedulerModule.register(scheduler, { intervalMs: every === 0 ? null : every }),
+      ],
+      providers: authProviders(authenticator),
+    });
+  },
+});

@@ -3,6 +3,7 @@ import {
   type ArgumentsHost,
   type ExceptionFilter,
   type INestApplication,
+  type ModuleMetadata,
 } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
 import type { IncomingMessage } from 'node:http';
@@ -91,6 +92,8 @@ export async function hostApi(opts: {
   rateLimitClock?: () => number;
   host: string;
   port: number;
+  /** more modules behind the same guard (the scheduler's routes in `almanac serve`) */
+  imports?: ModuleMetadata['imports'];
 }): Promise<INestApplication> {
   assertSafeBind(opts.host, opts.authenticator.enabled);
   const metrics = new MetricsRegistry();
@@ -105,6 +108,7 @@ export async function hostApi(opts: {
     // no urlencoded parser: a form post must never become a request body
     bodyParser: false,
     controllers: API_CONTROLLERS,
+    imports: opts.imports,
     providers: [
       { provide: QUERIES, useValue: opts.queries },
       { provide: METRICS, useValue: metrics },

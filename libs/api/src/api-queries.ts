@@ -519,6 +519,10 @@ export function summarize(e: Envelope): string {
       return `${e.payload.computations.join(', ')} invalidated for ${e.payload.from}..${e.payload.to} by ${e.payload.requestedBy}: ${e.payload.reason}`;
     case 'ResultVersionsExpired':
       return `${e.payload.computation} ${e.payload.date}: ${e.payload.versions.length} result versions expired (ttlDays ${e.payload.ttlDays})`;
+    case 'SchedulePaused':
+      return `schedule of ${e.payload.computation} paused by ${e.payload.by}`;
+    case 'ScheduleResumed':
+      return `schedule of ${e.payload.computation} resumed by ${e.payload.by}`;
   }
 }
 

@@ -9,6 +9,7 @@ export * from './maintenance';
 export * from './invalidations';
 export * from './auth/authenticator';
 export * from './auth/auth-config';
+export { authProviders } from './auth/auth.guard';
 export {
   RateLimitConfigError,
   resolveRateLimit,

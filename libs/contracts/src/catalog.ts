@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { EnvelopeBase } from './envelope';
 import * as P from './events';
 import * as M from './maintenance-events';
+import * as S from './schedule-events';
 
 /** Every event type, its current schema version and its payload schema. */
 export const EventCatalog = {
@@ -19,6 +20,8 @@ export const EventCatalog = {
   ExecutionClaimed: { schemaVersion: 1, payload: P.ExecutionClaimedPayload },
   ComputationsInvalidated: { schemaVersion: 1, payload: M.ComputationsInvalidatedPayload },
   ResultVersionsExpired: { schemaVersion: 1, payload: M.ResultVersionsExpiredPayload },
+  SchedulePaused: { schemaVersion: 1, payload: S.SchedulePausedPayload },
+  ScheduleResumed: { schemaVersion: 1, payload: S.ScheduleResumedPayload },
 } as const;
 
 export type EventType = keyof typeof EventCatalog;

@@ -18,6 +18,8 @@ export const streams = {
   invalidation: (invalidationId: string) => `invalidation-${invalidationId}`,
   /** the expiries of a computation's results (ADR 0018) */
   retention: (computation: string) => `retention-${computation}`,
+  /** a computation's schedule: SchedulePaused / ScheduleResumed, appended with expected versions */
+  schedule: (computation: string) => `schedule-${computation}`,
 };
 
 export const eventIds = {
@@ -43,11 +45,14 @@ export const eventIds = {
   /** `digest`: of the sorted versions expired, so two sweeps expiring the same append once */
   resultVersionsExpired: (c: string, date: string, digest: string) =>
     `ResultVersionsExpired:${c}:${date}:${digest}`,
+  /** the n-th event of the computation's schedule stream: two operators' clicks append one */
+  scheduleChanged: (c: string, type: 'SchedulePaused' | 'ScheduleResumed', n: number) =>
+    `${type}:${c}:${n}`,
 };
 
 /** The topic each event type is published on. */
 export const topics = {
-  runs: 'almanac.runs', // RunRequested, RunPlanned, RunRejected, RunCompleted
+  runs: 'almanac.runs', // RunRequested, RunPlanned, RunRejected, RunCompleted, Schedule*
   passes: 'almanac.passes', // PassReady
   batches: 'almanac.batches', // BatchRequested
   batchResults: 'almanac.batch-results', // BatchDone
@@ -60,6 +65,8 @@ export function topicFor(type: string): string {
     case 'RunPlanned':
     case 'RunRejected':
     case 'RunCompleted':
+    case 'SchedulePaused':
+    case 'ScheduleResumed':
       return topics.runs;
     case 'PassReady':
       return topics.passes;

@@ -11,6 +11,7 @@ import { apiProjections } from '@almanac/api';
 import { resolveAuth, sha256Hex } from '@almanac/api';
 import { resolveBrowserSafety } from '@almanac/api';
 import { resolveRateLimit } from '@almanac/api';
+import { SchedulerModule, SchedulerService } from '@almanac/services/scheduler';
 
 export interface ServeOptions {
   root: string;
@@ -30,6 +31,8 @@ export interface ServeOptions {
   allowedOrigins?: string[];
   /** the rate limiter's clock, in ms (default Date.now; tests pass their own) */
   rateLimitClock?: () => number;
+  /** how often the scheduler ticks (ms); null or absent: no timer (POST /tick still works) */
+  tickIntervalMs?: number | null;
   engine?: Omit<EngineOptions, 'root' | 'config'>;
 }
 
@@ -116,9 +119,17 @@ export async function serveEmbedded(opts: ServeOptions): Promise<ServedApi> {
         await engine.close();
       })()),
   };
+  const scheduler = new SchedulerService({
+    store: engine.store,
+    publisher: engine.publisher,
+    project: engine.project,
+    settings: engine.config.scheduler,
+    clock: () => new Date(),
+  });
   let app: INestApplication;
   try {
     app = await hostApi({
+      imports: [SchedulerModule.register(scheduler, { intervalMs: opts.tickIntervalMs ?? null })],
       handle,
       queries,
       authenticator,

@@ -20,7 +20,7 @@ describe('parseComputationConfig', () => {
       type: 'global',
       requires: { orders: { lookback: 0, mandatory: false } },
       dependencies: [],
-      schedule: { frequency: 'daily', time: '02:00', timezone: 'UTC' },
+      schedule: { frequency: 'daily', time: '02:00', timezone: 'UTC', enabled: true },
       isHistorical: false,
       ttlDays: 365,
       failureTolerance: 0,
@@ -42,7 +42,13 @@ describe('parseComputationConfig', () => {
       'a.ts',
     );
     expect(c.requires.orders).toEqual({ lookback: 7, mandatory: true, dateField: 'ordered_at' });
-    expect(c.schedule).toEqual({ frequency: 'weekly', time: '02:00', timezone: 'UTC' });
+    expect(c.schedule).toEqual({
+      frequency: 'weekly',
+      time: '02:00',
+      timezone: 'UTC',
+      days: ['mon'],
+      enabled: true,
+    });
     expect([c.isHistorical, c.ttlDays, c.failureTolerance, c.dependencies]).toEqual([
       true,
       30,

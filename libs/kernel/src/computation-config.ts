@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { closestNames, didYouMean } from './closest-names';
 import { ManifestError } from './manifest-error';
+import { resolveSchedule, ScheduleError, ScheduleInput, type Schedule } from './schedule';
 
 const TableRequirement = z.strictObject({
   /** days before the date to include; 0 = the date only */
@@ -11,15 +12,6 @@ const TableRequirement = z.strictObject({
   dateField: z.string().min(1).optional(),
 });
 
-const Schedule = z.strictObject({
-  frequency: z.enum(['hourly', 'daily', 'weekly', 'monthly']).default('daily'),
-  time: z
-    .string()
-    .regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'expected a time as HH:MM (00:00-23:59)')
-    .default('02:00'),
-  timezone: z.string().min(1).default('UTC'),
-});
-
 /** The config a computation's static getConfig() returns (DESIGN §1 and appendix). */
 export const ComputationConfigSchema = z.strictObject({
   name: z
@@ -28,19 +20,23 @@ export const ComputationConfigSchema = z.strictObject({
   type: z.enum(['global', 'per-entity']),
   requires: z.record(z.string().min(1), TableRequirement).default({}),
   dependencies: z.array(z.string().min(1)).default([]),
-  schedule: Schedule.default({ frequency: 'daily', time: '02:00', timezone: 'UTC' }),
+  /** missing fields come from the project's `scheduler.schedule`, then daily 02:00 UTC */
+  schedule: ScheduleInput.optional(),
   isHistorical: z.boolean().default(false),
   ttlDays: z.number().int().positive().default(365),
   /** fraction of entities that may fail while the computation still counts as completed */
   failureTolerance: z.number().min(0).max(1).default(0),
 });
 
-export type ComputationConfig = z.output<typeof ComputationConfigSchema>;
+/** A parsed config; its schedule has every default filled in (resolveSchedule). */
+export type ComputationConfig = Omit<z.output<typeof ComputationConfigSchema>, 'schedule'> & {
+  schedule: Schedule;
+};
 export type ComputationConfigInput = z.input<typeof ComputationConfigSchema>;
 
 const KNOWN_FIELDS: Record<string, string[]> = {
   '': Object.keys(ComputationConfigSchema.shape),
-  schedule: Object.keys(Schedule.shape),
+  schedule: Object.keys(ScheduleInput.shape),
   requires: Object.keys(TableRequirement.shape),
 };
 
@@ -73,15 +69,28 @@ function formatIssue(issue: z.core.$ZodIssue): string[] {
  * Validates a computation's config and fills defaults. Throws ManifestError 'invalid-config'
  * naming the computation (or `where` when it has no valid name) and every bad field.
  */
-export function parseComputationConfig(raw: unknown, where: string): ComputationConfig {
+export function parseComputationConfig(
+  raw: unknown,
+  where: string,
+  scheduleDefaults: ScheduleInput = {},
+): ComputationConfig {
   const result = ComputationConfigSchema.safeParse(raw);
-  if (result.success) return result.data;
   const rawName = (raw as { name?: unknown } | null)?.name;
   const subject =
     typeof raw === 'object' && raw !== null && typeof rawName === 'string' && rawName.length > 0
       ? `computation "${rawName}"`
       : where;
-  const problems = result.error.issues.flatMap(formatIssue);
+  let problems: string[];
+  if (result.success) {
+    try {
+      return { ...result.data, schedule: resolveSchedule(result.data.schedule, scheduleDefaults) };
+    } catch (e) {
+      if (!(e instanceof ScheduleError)) throw e;
+      problems = [`schedule.${e.field}: ${e.message}`];
+    }
+  } else {
+    problems = result.error.issues.flatMap(formatIssue);
+  }
   throw new ManifestError('invalid-config', `${subject}: invalid config: ${problems.join('; ')}`, {
     computation: typeof rawName === 'string' ? rawName : null,
     where,

@@ -20,6 +20,7 @@ export { ManifestError, type ManifestErrorCode } from './manifest-error';
 export {
   type Manifest,
   type ManifestEntry,
+  type ManifestOptions,
   buildManifest,
   forcedComputations,
   selectComputations,
@@ -43,3 +44,13 @@ export {
   computeCodeHash,
 } from './code-hash';
 export { addDays, windowFor, previousDate, isValidDate, InvalidDateError } from './dates';
+export {
+  type Schedule,
+  ScheduleInput,
+  availableAt,
+  dataDateOf,
+  describeSchedule,
+  nextSlots,
+  resolveSchedule,
+  slotsBetween,
+} from './schedule';

@@ -4,7 +4,8 @@ export type ManifestErrorCode =
   | 'unknown-dependency'
   | 'cycle'
   | 'unknown-computation'
-  | 'not-a-computation';
+  | 'not-a-computation'
+  | 'schedule-gap';
 
 /** A computation set that cannot form a valid DAG, or a config that fails its schema. */
 export class ManifestError extends Error {

@@ -2,6 +2,15 @@ import { closestNames, didYouMean } from './closest-names';
 import { type ComputationClass, isComputationClass } from './computation';
 import { type ComputationConfig, parseComputationConfig } from './computation-config';
 import { ManifestError } from './manifest-error';
+import { dependencyGapViolation, describeSchedule, type ScheduleInput } from './schedule';
+
+/** Project-wide settings the manifest applies (the project config's `scheduler` section). */
+export interface ManifestOptions {
+  /** the project's default schedule, under each computation's own fields */
+  schedule?: ScheduleInput;
+  /** a dependant's slots must come at least this long after its dependencies' (default 15) */
+  dependencyGapMinutes?: number;
+}
 
 export interface ManifestEntry {
   name: string;
@@ -24,7 +33,10 @@ const byName = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
  * Validates every config, then checks the graph: unique names, known dependencies, no cycles.
  * Assigns passes with Kahn's algorithm.
  */
-export function buildManifest(defs: Array<{ ctor: ComputationClass; file: string }>): Manifest {
+export function buildManifest(
+  defs: Array<{ ctor: ComputationClass; file: string }>,
+  options: ManifestOptions = {},
+): Manifest {
   const entries = new Map<string, ManifestEntry>();
   for (const { ctor, file } of defs) {
     if (!isComputationClass(ctor)) {
@@ -44,7 +56,7 @@ export function buildManifest(defs: Array<{ ctor: ComputationClass; file: string
         { file },
       );
     }
-    const config = parseComputationConfig(raw, file);
+    const config = parseComputationConfig(raw, file, options.schedule);
     const existing = entries.get(config.name);
     if (existing) {
       throw new ManifestError(
@@ -104,7 +116,27 @@ export function buildManifest(defs: Array<{ ctor: ComputationClass; file: string
     const cycle = findCycle(unplaced, entries);
     throw new ManifestError('cycle', `dependency cycle: ${cycle.join(' -> ')}`, { cycle });
   }
+  checkDependencyGaps(entries, names, options.dependencyGapMinutes ?? 15);
   return { entries, passes };
+}
+
+/** A dependant scheduled 0 < d < `gap` minutes after one of its dependencies is refused. */
+function checkDependencyGaps(entries: Map<string, ManifestEntry>, names: string[], gap: number) {
+  for (const name of names) {
+    const own = entries.get(name)!.config.schedule;
+    if (!own.enabled) continue;
+    for (const dep of [...new Set(entries.get(name)!.config.dependencies)].sort(byName)) {
+      const theirs = entries.get(dep)!.config.schedule;
+      if (!theirs.enabled) continue;
+      const v = dependencyGapViolation(own, theirs, gap);
+      if (!v) continue;
+      throw new ManifestError(
+        'schedule-gap',
+        `computation "${name}" (${describeSchedule(own)}) is scheduled ${v.minutes} min after its dependency "${dep}" (${describeSchedule(theirs)}), e.g. at ${v.slot.toISOString()}: a dependant is scheduled at the same time as its dependencies (one run) or at least ${gap} min after them (scheduler.dependencyGapMinutes)`,
+        { computation: name, dependency: dep, minutes: v.minutes, gapMinutes: gap },
+      );
+    }
+  }
 }
 
 /**

@@ -80,7 +80,10 @@ export async function loadProject(
     }
     for (const ctor of classes) defs.push({ ctor, file });
   }
-  const manifest = buildManifest(defs);
+  const manifest = buildManifest(defs, {
+    schedule: config.scheduler.schedule,
+    dependencyGapMinutes: config.scheduler.dependencyGapMinutes,
+  });
   const tables = Object.keys(config.tables);
   for (const entry of manifest.entries.values()) {
     for (const table of Object.keys(entry.config.requires)) {

@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
 import { IsoDate } from '@almanac/contracts';
+import { ScheduleInput } from '@almanac/kernel';
 import { ApiAuthSettings } from './api-auth-settings';
 
 const TableSettings = z
@@ -91,6 +92,21 @@ export const ProjectConfigSchema = z
       .object({
         min: IsoDate.default('1970-01-01'),
         maxDaysAhead: z.number().int().nonnegative().default(365),
+      })
+      .strict()
+      // prefault: an absent section is parsed as {}, so that it gets the defaults above
+      .prefault({}),
+    /** schedules (ADR 0016): the default schedule, the dependency gap, catch-up, the tick */
+    scheduler: z
+      .object({
+        /** every computation's schedule, under the fields its own config sets */
+        schedule: ScheduleInput.default({}),
+        /** a dependant's slots must come at least this long after its dependencies' */
+        dependencyGapMinutes: z.number().int().nonnegative().default(15),
+        /** after downtime, slots missed up to this long ago are requested (oldest first) */
+        catchUpHours: z.number().int().nonnegative().default(24),
+        /** how often the scheduler service and `almanac serve` tick */
+        tickIntervalMs: z.number().int().positive().default(60_000),
       })
       .strict()
       // prefault: an absent section is parsed as {}, so that it gets the defaults above

@@ -20,6 +20,8 @@ export const ServiceEnvSchema = z.object({
   ALMANAC_BATCH_TIMEOUT_MS: z.coerce.number().int().positive().optional(),
   ALMANAC_BATCH_SIZE: z.coerce.number().int().positive().optional(),
   ALMANAC_MAX_IN_FLIGHT: z.coerce.number().int().positive().optional(),
+  /** the scheduler's tick interval (overrides scheduler.tickIntervalMs); 0: no timer, POST /tick only */
+  ALMANAC_TICK_INTERVAL_MS: z.coerce.number().int().nonnegative().optional(),
 });
 export type ServiceEnv = z.output<typeof ServiceEnvSchema>;
 

@@ -351,6 +351,8 @@ function evolveRun(view: RunsView, event: Envelope): void {
     case 'ExecutionClaimed':
     case 'ComputationsInvalidated':
     case 'ResultVersionsExpired':
+    case 'SchedulePaused':
+    case 'ScheduleResumed':
       return;
     default:
       assertNever(event);
