@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { EnvelopeBase } from './envelope';
 import * as P from './events';
+import { BackfillRequestedPayload } from './backfill';
 
 /** Every event type, its current schema version and its payload schema. */
 export const EventCatalog = {
@@ -16,6 +17,7 @@ export const EventCatalog = {
   RunCompleted: { schemaVersion: 1, payload: P.RunCompletedPayload },
   ComputationDelegated: { schemaVersion: 1, payload: P.ComputationDelegatedPayload },
   ExecutionClaimed: { schemaVersion: 1, payload: P.ExecutionClaimedPayload },
+  BackfillRequested: { schemaVersion: 1, payload: BackfillRequestedPayload },
 } as const;
 
 export type EventType = keyof typeof EventCatalog;

@@ -39,7 +39,7 @@ export const eventIds = {
 
 /** The topic each event type is published on. */
 export const topics = {
-  runs: 'almanac.runs', // RunRequested, RunPlanned, RunRejected, RunCompleted
+  runs: 'almanac.runs', // RunRequested, RunPlanned, RunRejected, RunCompleted, BackfillRequested
   passes: 'almanac.passes', // PassReady
   batches: 'almanac.batches', // BatchRequested
   batchResults: 'almanac.batch-results', // BatchDone
@@ -52,6 +52,7 @@ export function topicFor(type: string): string {
     case 'RunPlanned':
     case 'RunRejected':
     case 'RunCompleted':
+    case 'BackfillRequested':
       return topics.runs;
     case 'PassReady':
       return topics.passes;

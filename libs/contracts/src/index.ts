@@ -3,3 +3,4 @@ export * from './events';
 export * from './catalog';
 export * from './ids';
 export * from './event-schemas';
+export * from './backfill';
