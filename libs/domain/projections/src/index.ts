@@ -7,3 +7,4 @@ export * from './checkpoint';
 export * from './checkpointed-projections';
 export { ProjectionFailedError, type PagedLog, type ProjectionSet } from './log-fold';
 export type { ViewDifference } from './view-diff';
+export * from './backfill.projection';
