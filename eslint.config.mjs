@@ -122,6 +122,7 @@ export default [
                 'scope:executor',
                 'scope:worker',
                 'scope:api',
+                'scope:scheduler',
               ],
             },
             {

@@ -1,4 +1,5 @@
 import { runGcpService } from '@almanac/platform';
+import { BackfillModule } from '@almanac/services/backfill';
 
-// The deployed scheduler (gcp profile): /health only until schedules exist (issue 10).
-void runGcpService('scheduler', null);
+// The deployed scheduler (gcp profile): backfills (the RunRequested of their dates) and /health.
+void runGcpService('scheduler', BackfillModule.register());

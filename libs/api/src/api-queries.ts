@@ -507,6 +507,8 @@ export function summarize(e: Envelope): string {
       return `${e.payload.computation} waits for run ${e.payload.to}, which is executing it for ${e.payload.date}`;
     case 'ExecutionClaimed':
       return `${e.payload.computation} for ${e.payload.date} claimed for execution`;
+    case 'BackfillRequested':
+      return `backfill ${e.payload.backfillId} requested by ${e.payload.requestedBy}: ${e.payload.from} to ${e.payload.to}, ${e.payload.concurrency} at once`;
   }
 }
 

@@ -9,3 +9,4 @@ export * from './service-host';
 export * from './gcp-profile';
 export * from './service-module';
 export * from './gcp-service';
+export * from './backfill-request';

@@ -349,6 +349,7 @@ function evolveRun(view: RunsView, event: Envelope): void {
       return;
     }
     case 'ExecutionClaimed':
+    case 'BackfillRequested':
       return;
     default:
       assertNever(event);
