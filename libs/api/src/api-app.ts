@@ -20,6 +20,7 @@ import {
   QUERIES,
   RunsController,
 } from './api.controllers';
+import { BackfillsController } from './backfills.controller';
 import { authProviders } from './auth/auth.guard';
 import { assertSafeBind, type Authenticator } from './auth/authenticator';
 import { MetricsRegistry } from './metrics';
@@ -60,6 +61,7 @@ export const API_CONTROLLERS = [
   DecisionsController,
   ProjectionsController,
   OperationsController,
+  BackfillsController,
 ];
 
 interface TimedRequest {
