@@ -7,6 +7,7 @@ import { serveEmbedded } from '@almanac/embedded';
 import {
   dateFormatIssue,
   findProjectRoot,
+  InvalidBackfillRequestError,
   InvalidRunRequestError,
   loadProjectConfig,
   projectPaths,
@@ -20,6 +21,7 @@ import {
   untilUnlocked,
   ServerHoldsProjectError,
 } from './project-access';
+import { backfillCommand } from './backfill.command';
 import { describeServer, type ProjectClient } from './project-client';
 import { duration, Progress, runSummary, table } from './render';
 
@@ -99,8 +101,8 @@ function access(values: Record<string, unknown>) {
 async function withProject<T>(
   values: Record<string, unknown>,
   fn: (client: ProjectClient) => Promise<T>,
-  /** run: show its progress, and check that a server runs the code on disk */
-  opts: { run?: boolean } = {},
+  /** run: show its progress, and check that a server runs the code on disk; backfills: host them */
+  opts: { run?: boolean; backfills?: boolean } = {},
 ): Promise<T> {
   const a = access(values);
   const paths = projectPaths(a.root, a.config);
@@ -112,7 +114,8 @@ async function withProject<T>(
   const client = await openProject({
     ...a,
     progress: new Progress(process.stderr, Boolean(opts.run) && !values.json && !values.quiet),
-    checkCode: opts.run,
+    checkCode: opts.run || opts.backfills,
+    backfills: opts.backfills,
     log: (l) => {
       if (values.verbose || l.level === 'WARN' || l.level === 'ERROR')
         err(`[${l.level}] [${l.computation}] [${l.entityId}] ${l.message}`);
@@ -291,6 +294,7 @@ const commands: Record<string, Command> = {
     },
     run: (v) => runCommand(v, runDate(v)),
   },
+  backfill: backfillCommand({ withProject, out, err, usageError: (m) => new UsageError(m) }),
   analyze: {
     summary: 'say what a run would run, skip, block or find impossible, without running',
     usage: [
@@ -638,6 +642,7 @@ export async function main(argv: string[]): Promise<number> {
     if (
       e instanceof UsageError ||
       e instanceof InvalidRunRequestError ||
+      e instanceof InvalidBackfillRequestError ||
       (e instanceof ApiRequestError && e.status !== 409) ||
       (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')
     ) {

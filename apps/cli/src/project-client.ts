@@ -1,4 +1,4 @@
-import type { RunView } from '@almanac/domain/projections';
+import type { BackfillView, RunView } from '@almanac/domain/projections';
 import {
   ApiRequestError,
   type AlmanacQueries,
@@ -10,7 +10,7 @@ import {
   type RunTimeline,
 } from '@almanac/api';
 import { embeddedQueries, type EmbeddedEngine, type ServerRecord } from '@almanac/embedded';
-import type { RunRequest } from '@almanac/platform';
+import type { BackfillRequest, RunRequest } from '@almanac/platform';
 import type { Progress } from './render';
 
 type StatusAnswer = Awaited<ReturnType<AlmanacQueries['status']>>;
@@ -28,6 +28,8 @@ export interface ProjectClient {
   readonly server: ServerRecord | null;
   /** requests a run and waits for its end */
   run(request: RunRequest): Promise<RunView>;
+  /** requests a backfill and, with `wait`, follows it to its end (its progress to onProgress) */
+  backfill(request: BackfillRequest, opts: BackfillFollow): Promise<BackfillView>;
   status(date?: string, asOf?: string): Promise<StatusAnswer>;
   analyze(date: string, targets: string[], force: ForceOptions): Promise<AnalyzeRow[]>;
   /** null: the computation never ran for the date */
@@ -37,6 +39,11 @@ export interface ProjectClient {
   rebuildProjections(): Promise<RebuildReport>;
   verifyProjections(): Promise<VerifyReport>;
   close(): Promise<void>;
+}
+
+export interface BackfillFollow {
+  wait: boolean;
+  onProgress?: (view: BackfillView) => void;
 }
 
 const neverRun = (e: unknown) =>
@@ -57,6 +64,9 @@ export class LocalClient implements ProjectClient {
 
   run(request: RunRequest): Promise<RunView> {
     return this.engine.run(request);
+  }
+  backfill(request: BackfillRequest, opts: BackfillFollow): Promise<BackfillView> {
+    return this.engine.backfill(request, opts);
   }
   status(date?: string, asOf?: string) {
     return this.q.status(date, asOf);
@@ -139,6 +149,23 @@ export class ServerClient implements ProjectClient {
         delete run.elapsedMs;
         return run;
       }
+      await new Promise((r) => setTimeout(r, POLL_MS));
+    }
+  }
+
+  async backfill(request: BackfillRequest, opts: BackfillFollow): Promise<BackfillView> {
+    await this.checkCode();
+    const { backfillId } = await this.call<{ backfillId: string }>('POST', '/backfills', {
+      from: request.from,
+      to: request.to,
+      targets: request.targets ?? [],
+      ...(request.concurrency !== undefined ? { concurrency: request.concurrency } : {}),
+      force: Boolean(request.force),
+    });
+    for (;;) {
+      const view = await this.call<BackfillView>('GET', `/backfills/${enc(backfillId)}`);
+      opts.onProgress?.(view);
+      if (!opts.wait || view.status !== 'running') return view;
       await new Promise((r) => setTimeout(r, POLL_MS));
     }
   }
