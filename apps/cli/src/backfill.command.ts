@@ -12,7 +12,7 @@ type WithProject = <T>(
  * A backfill's progress on stderr: a bar redrawn in place on a terminal, one line per date that
  * ended otherwise (logs, CI).
  */
-export class BackfillProgress {
+class BackfillProgress {
   private readonly seen = new Map<string, string>();
   private drawn = false;
 
@@ -38,7 +38,7 @@ export class BackfillProgress {
 }
 
 /** `[#####...............] 5/20 dates: 3 completed, 2 skipped, 0 failed; 2 running` */
-export function progressLine(view: BackfillView): string {
+function progressLine(view: BackfillView): string {
   const { completed, skipped, failed, requested } = view.counts;
   const ended = completed + skipped + failed;
   const width = 24;
