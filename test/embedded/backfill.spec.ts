@@ -1,6 +1,10 @@
 import { backfillIds, type Envelope } from '@almanac/contracts';
 import { createInProcessBus, type InProcessBus } from '@almanac/messaging';
-import { InvalidBackfillRequestError } from '@almanac/platform';
+import {
+  backfillRequestedEvent,
+  InvalidBackfillRequestError,
+  validateBackfillRequest,
+} from '@almanac/platform';
 import { computation, Fixture } from './fixture';
 
 const DATES = Array.from({ length: 10 }, (_, i) => `2026-01-${String(i + 1).padStart(2, '0')}`);
@@ -164,6 +168,37 @@ describe('embedded engine: backfill', () => {
     });
     expect(view.dates['2026-01-05'].status).toBe('failed');
     expect(view.dates['2026-01-06'].status).toBe('completed');
+  });
+
+  it('a backfill left by a dead process goes on at the next start of a process that hosts backfills, and only there', async () => {
+    // given a backfill in the log that nobody followed (its process died before requesting a run)
+    const id = 'bf-20261201T000000Z-0dead0';
+    const plain = await f.open();
+    const valid = validateBackfillRequest(
+      { from: FROM, to: DATES[2], targets: ['Volume'] },
+      plain.project,
+      plain.config,
+      new Date(),
+    );
+    await plain.publisher.publish([backfillRequestedEvent(id, new Date(), valid, 'test')]);
+    // an engine without backfills (almanac status, run...) requests nothing for it
+    expect((await plain.store.readAll()).map((e) => e.type)).toEqual(['BackfillRequested']);
+    await f.close();
+    // when an engine hosting backfills starts, then the backfill goes on to its end
+    const engine = await f.open(f.config, { backfills: true });
+    try {
+      let view = await engine.backfillView(id);
+      for (let i = 0; i < 600 && view.status === 'running'; i++) {
+        await new Promise((r) => setTimeout(r, 50));
+        view = await engine.backfillView(id);
+      }
+      expect(view).toMatchObject({
+        status: 'completed',
+        counts: { requested: 3, completed: 3, skipped: 0, failed: 0 },
+      });
+    } finally {
+      await f.close();
+    }
   });
 
   it('a bad request appends nothing and names what is wrong', async () => {
