@@ -1,4 +1,4 @@
-import { backfillIds, eventSchemas, makeEvent, type Envelope } from '@almanac/contracts';
+import { backfillIds, eventSchemas, makeEvent } from '@almanac/contracts';
 import { createSqliteEventStore, type EventStore } from '@almanac/eventlog';
 import { createInProcessBus, type InProcessBus } from '@almanac/messaging';
 import { EventPublisher } from '@almanac/platform';
@@ -38,11 +38,7 @@ describe('backfill service: two replicas over one log', () => {
     payload: { backfillId: BF, from: '2026-01-01', to: '2026-01-31', concurrency: 3 },
   });
   const runRequests = async () =>
-    (await store.readAll())
-      .filter(
-        (e): e is Envelope<'RunRequested'> & { position: string } => e.type === 'RunRequested',
-      )
-      .map((e) => e.payload.date);
+    (await store.readAll()).flatMap((e) => (e.type === 'RunRequested' ? [e.payload.date] : []));
 
   it('given one BackfillRequested delivered to both replicas at once, appends each of the first `concurrency` dates once', async () => {
     await store.append(requested.streamId, [requested]);
