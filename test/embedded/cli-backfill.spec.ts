@@ -57,6 +57,23 @@ describe('almanac backfill', () => {
     expect(r.stdout).toContain(': failed\n');
   });
 
+  it('--help says every option, and the command list names it', async () => {
+    const help = await cli(['backfill', '--help']);
+    expect(help.code).toBe(0);
+    for (const option of [
+      '--from',
+      '--to',
+      '--computation',
+      '--concurrency',
+      '--force',
+      '--no-wait',
+      '--json',
+    ])
+      expect(help.stdout).toContain(option);
+    expect(help.stdout).toContain('at most 3660 dates');
+    expect((await cli(['--help'])).stdout).toMatch(/ backfill +run every date of a range/);
+  });
+
   it('says what is wrong with bad usage, exits 2 and appends nothing', async () => {
     const cases: Array<[string[], string]> = [
       [['--from', D_1], '--to is required (YYYY-MM-DD)'],
