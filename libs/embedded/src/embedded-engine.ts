@@ -269,10 +269,10 @@ export class EmbeddedEngine {
       if (!backfillProjection.handles.includes(e.type)) return;
       const before = view[backfillId];
       view = backfillProjection.evolve(view, e);
-      const now = view[backfillId];
-      if (!now || now === before) return;
-      opts.onProgress?.(now);
-      if (now.status !== 'running') finished();
+      const current = view[backfillId];
+      if (!current || current === before) return;
+      opts.onProgress?.(current);
+      if (current.status !== 'running') finished();
     };
     this.followers.add(follow);
     try {
