@@ -129,6 +129,7 @@ export default [
                 'scope:worker',
                 'scope:scheduler',
                 'scope:api',
+                'scope:scheduler',
               ],
             },
             {

@@ -418,6 +418,34 @@ describe('status page in headless Chromium', () => {
     },
     STEP_MS,
   );
+
+  it(
+    'shows a backfill requested through the api with its progress, until every date ended',
+    async () => {
+      // given the idle page, when a backfill of two dates is requested over HTTP
+      await page
+        .locator('[data-testid="refresh-state"][data-state="idle"]')
+        .waitFor({ timeout: 30_000 });
+      const res = await fetch(`${served!.url}/backfills`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ from: D_1, to: D, targets: ['UserBand'], concurrency: 1 }),
+      });
+      expect(res.status).toBe(202);
+      const { backfillId } = (await res.json()) as { backfillId: string };
+      // then the page finds it by itself and shows it ended, with a bar of its dates
+      const row = page.locator(`[data-testid="backfill-${backfillId}"][data-status="completed"]`);
+      await row.waitFor({ timeout: 60_000 });
+      const bar = row.locator('[data-testid="backfill-progress"]');
+      await expect(bar.getAttribute('value')).resolves.toBe('2');
+      await expect(bar.getAttribute('max')).resolves.toBe('2');
+      const cells = await row.locator('td').allInnerTexts();
+      // D-1 never ran before (completed); D's UserBand and OrderTotals skip (unchanged)
+      expect(cells.slice(1)).toEqual([`${D_1} to ${D}`, 'completed', ' 2/2', '1', '1', '0', '0']);
+      expect(pageErrors).toEqual([]);
+    },
+    STEP_MS,
+  );
 });
 
 describe('status page in headless Chromium, against an api that needs a token', () => {

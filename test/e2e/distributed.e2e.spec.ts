@@ -163,4 +163,43 @@ describe('distributed Almanac (e2e)', () => {
     const run = await waitForRun(apiUrl, runId, 90_000);
     expect(run.status).toBe('completed');
   }, 180_000);
+
+  it('backfills the sample dates through the scheduler, the historical UserRiskScore in date order', async () => {
+    const { apiUrl } = cluster!;
+    const dates = ['2026-01-13', '2026-01-14', DATE];
+    const res = await fetch(`${apiUrl}/backfills`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ from: dates[0], to: DATE, concurrency: 3 }),
+    });
+    expect(res.status).toBe(202);
+    const { backfillId } = (await res.json()) as { backfillId: string };
+    type View = { status: string; historical: string[]; counts: Record<string, number> };
+    let view: View | undefined;
+    for (const deadline = Date.now() + 150_000; Date.now() < deadline;) {
+      view = (await (await fetch(`${apiUrl}/backfills/${backfillId}`)).json()) as View;
+      if (view.status !== 'running') break;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    expect(view).toMatchObject({
+      status: 'completed',
+      historical: ['UserRiskScore'],
+      counts: { requested: 3, failed: 0 },
+    });
+    // each date's run was requested after the previous date's run decided UserRiskScore
+    type Entry = { type: string; recordedAt: string; computation?: string | null };
+    const events = async (date: string) =>
+      (
+        (await (await fetch(`${apiUrl}/runs/${backfillId}-${date}/events`)).json()) as {
+          events: Entry[];
+        }
+      ).events;
+    for (let i = 1; i < dates.length; i++) {
+      const decided = (await events(dates[i - 1])).find(
+        (e) => e.type === 'ComputationCompleted' && e.computation === 'UserRiskScore',
+      );
+      const requested = (await events(dates[i])).find((e) => e.type === 'RunRequested');
+      expect(Date.parse(requested!.recordedAt)).toBeGreaterThan(Date.parse(decided!.recordedAt));
+    }
+  }, 180_000);
 });

@@ -129,7 +129,7 @@ interface FixtureOptions {
   config?: ProjectConfigInput;
 }
 
-type OpenOptions = Pick<EngineOptions, 'bus' | 'wrapResults' | 'schemas'>;
+type OpenOptions = Pick<EngineOptions, 'bus' | 'wrapResults' | 'schemas' | 'backfills'>;
 
 /** A temporary project: computations folder, DuckDB warehouse, and the engine's data folder. */
 export class Fixture {

@@ -7,6 +7,7 @@ import { serveEmbedded } from '@almanac/embedded';
 import {
   dateFormatIssue,
   findProjectRoot,
+  InvalidBackfillRequestError,
   InvalidRunRequestError,
   loadProjectConfig,
   projectPaths,
@@ -21,6 +22,7 @@ import {
   ServerHoldsProjectError,
 } from './project-access';
 import { maintenanceCommands } from './maintenance-commands';
+import { backfillCommand } from './backfill.command';
 import { describeServer, type ProjectClient } from './project-client';
 import { duration, Progress, runSummary, table } from './render';
 import { scheduleCommand } from './schedule-command';
@@ -101,8 +103,8 @@ function access(values: Record<string, unknown>) {
 async function withProject<T>(
   values: Record<string, unknown>,
   fn: (client: ProjectClient) => Promise<T>,
-  /** run: show its progress, and check that a server runs the code on disk */
-  opts: { run?: boolean } = {},
+  /** run: show its progress, and check that a server runs the code on disk; backfills: host them */
+  opts: { run?: boolean; backfills?: boolean } = {},
 ): Promise<T> {
   const a = access(values);
   const paths = projectPaths(a.root, a.config);
@@ -114,7 +116,8 @@ async function withProject<T>(
   const client = await openProject({
     ...a,
     progress: new Progress(process.stderr, Boolean(opts.run) && !values.json && !values.quiet),
-    checkCode: opts.run,
+    checkCode: opts.run || opts.backfills,
+    backfills: opts.backfills,
     log: (l) => {
       if (values.verbose || l.level === 'WARN' || l.level === 'ERROR')
         err(`[${l.level}] [${l.computation}] [${l.entityId}] ${l.message}`);
@@ -297,6 +300,7 @@ const commands: Record<string, Command> = {
     },
     run: (v) => runCommand(v, runDate(v)),
   },
+  backfill: backfillCommand({ withProject, out, err, usageError: (m) => new UsageError(m) }),
   analyze: {
     summary: 'say what a run would run, skip, block or find impossible, without running',
     usage: [
@@ -664,6 +668,7 @@ export async function main(argv: string[]): Promise<number> {
     if (
       e instanceof UsageError ||
       e instanceof InvalidRunRequestError ||
+      e instanceof InvalidBackfillRequestError ||
       (e instanceof ApiRequestError && e.status !== 409) ||
       (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')
     ) {

@@ -64,6 +64,8 @@ export function openProject(
     log?: LogSink;
     /** before a run through a server, check that it loaded the code on disk */
     checkCode?: boolean;
+    /** opened here: host the backfill module (`almanac backfill`) */
+    backfills?: boolean;
   },
 ): Promise<ProjectClient> {
   const { root, config } = access;
@@ -80,6 +82,7 @@ export function openProject(
       config,
       onEvent: access.progress?.onEvent,
       log: access.log,
+      backfills: access.backfills,
     });
     return new LocalClient(engine);
   });

@@ -1,4 +1,4 @@
-import type { RunView } from '@almanac/domain/projections';
+import type { BackfillView, RunView } from '@almanac/domain/projections';
 import {
   ApiRequestError,
   requestInvalidation,
@@ -13,7 +13,12 @@ import {
   type RunTimeline,
 } from '@almanac/api';
 import { embeddedQueries, type EmbeddedEngine, type ServerRecord } from '@almanac/embedded';
-import type { InvalidationRequest, RetentionReport, RunRequest } from '@almanac/platform';
+import type {
+  BackfillRequest,
+  InvalidationRequest,
+  RetentionReport,
+  RunRequest,
+} from '@almanac/platform';
 import { UnknownScheduleError } from '@almanac/domain/scheduler';
 import { SchedulerService, type ScheduleRow, type TickResult } from '@almanac/services/scheduler';
 import type { Progress } from './render';
@@ -33,6 +38,8 @@ export interface ProjectClient {
   readonly server: ServerRecord | null;
   /** requests a run and waits for its end */
   run(request: RunRequest): Promise<RunView>;
+  /** requests a backfill and, with `wait`, follows it to its end (its progress to onProgress) */
+  backfill(request: BackfillRequest, opts: BackfillFollow): Promise<BackfillView>;
   status(date?: string, asOf?: string): Promise<StatusAnswer>;
   analyze(date: string, targets: string[], force: ForceOptions): Promise<AnalyzeRow[]>;
   /** null: the computation never ran for the date */
@@ -55,6 +62,11 @@ export interface ProjectClient {
   close(): Promise<void>;
 }
 
+export interface BackfillFollow {
+  wait: boolean;
+  onProgress?: (view: BackfillView) => void;
+}
+
 const neverRun = (e: unknown) =>
   e instanceof ApiRequestError &&
   e.status === 404 &&
@@ -73,6 +85,9 @@ export class LocalClient implements ProjectClient {
 
   run(request: RunRequest): Promise<RunView> {
     return this.engine.run(request);
+  }
+  backfill(request: BackfillRequest, opts: BackfillFollow): Promise<BackfillView> {
+    return this.engine.backfill(request, opts);
   }
   status(date?: string, asOf?: string) {
     return this.q.status(date, asOf);
@@ -194,6 +209,23 @@ export class ServerClient implements ProjectClient {
         delete run.elapsedMs;
         return run;
       }
+      await new Promise((r) => setTimeout(r, POLL_MS));
+    }
+  }
+
+  async backfill(request: BackfillRequest, opts: BackfillFollow): Promise<BackfillView> {
+    await this.checkCode();
+    const { backfillId } = await this.call<{ backfillId: string }>('POST', '/backfills', {
+      from: request.from,
+      to: request.to,
+      targets: request.targets ?? [],
+      ...(request.concurrency !== undefined ? { concurrency: request.concurrency } : {}),
+      force: Boolean(request.force),
+    });
+    for (;;) {
+      const view = await this.call<BackfillView>('GET', `/backfills/${enc(backfillId)}`);
+      opts.onProgress?.(view);
+      if (!opts.wait || view.status !== 'running') return view;
       await new Promise((r) => setTimeout(r, POLL_MS));
     }
   }

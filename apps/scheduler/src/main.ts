@@ -1,8 +1,9 @@
 import { authProviders, resolveAuth, assertSafeBind } from '@almanac/api';
 import { hostService, ProfileModule, runGcpService } from '@almanac/platform';
+import { BackfillModule } from '@almanac/services/backfill';
 import { SchedulerModule, SchedulerService } from '@almanac/services/scheduler';
 
-// The deployed scheduler (gcp profile): ticks every scheduler.tickIntervalMs (or
+// The deployed scheduler (gcp profile): backfills (the RunRequested of their dates); ticks every scheduler.tickIntervalMs (or
 // ALMANAC_TICK_INTERVAL_MS; 0: no timer) and serves POST /tick for Cloud Scheduler, GET /schedules
 // and pause/resume, behind the api's authentication (ALMANAC_API_TOKENS, api.auth).
 void runGcpService('scheduler', null, {
@@ -23,6 +24,7 @@ void runGcpService('scheduler', null, {
       imports: [
         ProfileModule.forContext(profile),
         SchedulerModule.register(scheduler, { intervalMs: every === 0 ? null : every }),
+        BackfillModule.register(),
       ],
       providers: authProviders(authenticator),
     });

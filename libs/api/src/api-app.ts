@@ -21,6 +21,7 @@ import {
   QUERIES,
   RunsController,
 } from './api.controllers';
+import { BackfillsController } from './backfills.controller';
 import { authProviders } from './auth/auth.guard';
 import { MaintenanceController } from './maintenance.controller';
 import { assertSafeBind, type Authenticator } from './auth/authenticator';
@@ -63,6 +64,7 @@ export const API_CONTROLLERS = [
   ProjectionsController,
   OperationsController,
   MaintenanceController,
+  BackfillsController,
 ];
 
 interface TimedRequest {

@@ -1,4 +1,5 @@
 import {
+  backfillProjection,
   CheckpointedProjections,
   decisionProjection,
   foldUntil,
@@ -15,8 +16,9 @@ import type { ProjectionSource } from './api-queries';
  * bump when a reducer of these views changes: checkpoints of the old version are rebuilt.
  * 3: the runs view keeps the runs still going and the last `recentRuns` finished ones (ADR 0014).
  * 4: the decisions view keeps the last MAX_DECISIONS_KEPT decisions per (computation, date).
+ * 5: the backfills view (ADR 0017).
  */
-export const API_VIEWS_VERSION = '4';
+export const API_VIEWS_VERSION = '5';
 
 /** Finished runs the api keeps in memory by default: the largest page GET /runs answers. */
 export const DEFAULT_RECENT_RUNS = 200;
@@ -27,6 +29,7 @@ export function apiProjectionSet(recentRuns = DEFAULT_RECENT_RUNS): ProjectionSe
     runs: recentRunsProjection(recentRuns),
     decisions: decisionProjection,
     hashIndex: hashIndexProjection,
+    backfills: backfillProjection,
   };
 }
 

@@ -523,6 +523,8 @@ export function summarize(e: Envelope): string {
       return `schedule of ${e.payload.computation} paused by ${e.payload.by}`;
     case 'ScheduleResumed':
       return `schedule of ${e.payload.computation} resumed by ${e.payload.by}`;
+    case 'BackfillRequested':
+      return `backfill ${e.payload.backfillId} requested by ${e.payload.requestedBy}: ${e.payload.from} to ${e.payload.to}, ${e.payload.concurrency} at once`;
   }
 }
 

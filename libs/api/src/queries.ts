@@ -10,6 +10,7 @@ import {
   hashKey,
   ProjectionRunner,
   runProjection,
+  type BackfillsView,
   type Decision,
   type DecisionsView,
   type HashIndex,
@@ -26,7 +27,12 @@ import type { ProjectConfig } from '@almanac/platform';
 import { apiProjectionSet } from './api-projections';
 
 /** `runs` holds the runs still going and the last finished ones (ADR 0014), not every run. */
-export type Views = { runs: RecentRunsView; decisions: DecisionsView; hashIndex: HashIndex };
+export type Views = {
+  runs: RecentRunsView;
+  decisions: DecisionsView;
+  hashIndex: HashIndex;
+  backfills: BackfillsView;
+};
 
 /** Folds the whole log into the views status, explain and analyze read. */
 export async function readViews(log: LogReader): Promise<Views> {

@@ -3,6 +3,7 @@ import { EnvelopeBase } from './envelope';
 import * as P from './events';
 import * as M from './maintenance-events';
 import * as S from './schedule-events';
+import { BackfillRequestedPayload } from './backfill';
 
 /** Every event type, its current schema version and its payload schema. */
 export const EventCatalog = {
@@ -22,6 +23,7 @@ export const EventCatalog = {
   ResultVersionsExpired: { schemaVersion: 1, payload: M.ResultVersionsExpiredPayload },
   SchedulePaused: { schemaVersion: 1, payload: S.SchedulePausedPayload },
   ScheduleResumed: { schemaVersion: 1, payload: S.ScheduleResumedPayload },
+  BackfillRequested: { schemaVersion: 1, payload: BackfillRequestedPayload },
 } as const;
 
 export type EventType = keyof typeof EventCatalog;

@@ -52,7 +52,7 @@ export const eventIds = {
 
 /** The topic each event type is published on. */
 export const topics = {
-  runs: 'almanac.runs', // RunRequested, RunPlanned, RunRejected, RunCompleted, Schedule*
+  runs: 'almanac.runs', // RunRequested, RunPlanned, RunRejected, RunCompleted, Schedule*, BackfillRequested
   passes: 'almanac.passes', // PassReady
   batches: 'almanac.batches', // BatchRequested
   batchResults: 'almanac.batch-results', // BatchDone
@@ -67,6 +67,7 @@ export function topicFor(type: string): string {
     case 'RunCompleted':
     case 'SchedulePaused':
     case 'ScheduleResumed':
+    case 'BackfillRequested':
       return topics.runs;
     case 'PassReady':
       return topics.passes;

@@ -4,3 +4,4 @@ export * from './maintenance-events';
 export * from './catalog';
 export * from './ids';
 export * from './event-schemas';
+export * from './backfill';

@@ -4,8 +4,14 @@ import { hostname } from 'node:os';
 import { dirname } from 'node:path';
 import { Module, type DynamicModule, type INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { type EventSchemas, eventSchemas, topics, type Envelope } from '@almanac/contracts';
-import type { RunView } from '@almanac/domain/projections';
+import {
+  backfillIds,
+  type EventSchemas,
+  eventSchemas,
+  topics,
+  type Envelope,
+} from '@almanac/contracts';
+import { backfillProjection, type BackfillView, type RunView } from '@almanac/domain/projections';
 import {
   createSqliteCheckpointStore,
   createSqliteEventStore,
@@ -22,8 +28,11 @@ import {
 } from '@almanac/warehouse';
 import { readRunView } from '@almanac/api';
 import {
+  backfillRequestedEvent,
+  type BackfillRequest,
   EventPublisher,
   loadProject,
+  newBackfillId,
   newRunId,
   newServiceStats,
   ProfileModule,
@@ -35,8 +44,10 @@ import {
   RetentionSweep,
   type RunRequest,
   type ServiceContext,
+  validateBackfillRequest,
   validateRunRequest,
 } from '@almanac/platform';
+import { BackfillModule } from '@almanac/services/backfill';
 import { ExecutorModule, ExecutorService } from '@almanac/services/executor';
 import { PlannerModule } from '@almanac/services/planner';
 import { WorkerModule } from '@almanac/services/worker';
@@ -56,6 +67,11 @@ export interface EngineOptions {
   wrapResults?: (store: ResultStore) => ResultStore;
   /** how the log and messages are read (default: the contracts' own; tests pass the next version) */
   schemas?: EventSchemas;
+  /**
+   * host the backfill module (the scheduler's): backfills go on while this engine is open, and
+   * those a dead process left resume at its start (`almanac backfill`, `almanac serve`)
+   */
+  backfills?: boolean;
 }
 
 export class RunStalledError extends Error {
@@ -88,6 +104,10 @@ export class EmbeddedEngine {
     /** messages no handler could process (the reason of each) */
     readonly deadLetters: string[],
     private readonly checkpoints: CheckpointStore,
+    /** called with every event this process appends (a backfill being waited for) */
+    private readonly followers: Set<(e: Envelope) => void>,
+    /** hosts the backfill module */
+    private readonly backfills: boolean,
   ) {
     this.retention = new RetentionSweep({
       log: store,
@@ -139,11 +159,13 @@ export class EmbeddedEngine {
     const store = createSqliteEventStore(paths.eventLog, { schemas });
     const bus = opts.bus ?? createInProcessBus();
     const onEvent = opts.onEvent;
-    const publisher = new EventPublisher(
-      store,
-      bus,
-      onEvent ? (events) => events.forEach(onEvent) : undefined,
-    );
+    const followers = new Set<(e: Envelope) => void>();
+    const publisher = new EventPublisher(store, bus, (events) => {
+      for (const e of events) {
+        onEvent?.(e);
+        followers.forEach((f) => f(e));
+      }
+    });
     const deadLetters: string[] = [];
     const checkpoints = createSqliteCheckpointStore(paths.checkpoints);
     const ctx: ServiceContext = {
@@ -163,7 +185,7 @@ export class EmbeddedEngine {
       onDeadLetter: (subscription, reason) => deadLetters.push(`${subscription}: ${reason}`),
     };
     // the same service modules as the deployed services, composed in one process
-    const app = await NestFactory.createApplicationContext(embeddedModule(ctx), {
+    const app = await NestFactory.createApplicationContext(embeddedModule(ctx, opts.backfills), {
       logger: ['error', 'warn'],
     });
     const engine = new EmbeddedEngine(
@@ -181,6 +203,8 @@ export class EmbeddedEngine {
       app,
       deadLetters,
       checkpoints,
+      followers,
+      Boolean(opts.backfills),
     );
     await bus.subscribe(topics.runs, 'engine.runs', async (m) => engine.onRunMessage(m.data), {
       concurrency: 4,
@@ -228,11 +252,60 @@ export class EmbeddedEngine {
     requested.metadata = { ...requested.metadata, process: this.owner };
     await this.publisher.publish([requested]);
     try {
-      await this.untilDone(runId, done);
+      await this.untilDone(`run ${runId}`, done);
     } finally {
       this.waiting.delete(runId);
     }
     return this.runView(runId);
+  }
+
+  /**
+   * Requests a backfill (BackfillRequested) and, unless `wait` is false, waits for its end: the
+   * backfill module requests its dates' runs. A request that breaks the rules throws
+   * InvalidBackfillRequestError, and nothing is appended. Needs the engine opened with `backfills`.
+   */
+  async backfill(
+    request: BackfillRequest,
+    opts: { wait?: boolean; onProgress?: (view: BackfillView) => void } = {},
+  ): Promise<BackfillView> {
+    if (!this.backfills)
+      throw new Error('this engine does not host backfills: open it with `backfills: true`');
+    const now = this.clock();
+    const valid = validateBackfillRequest(request, this.project, this.config, now);
+    const backfillId = newBackfillId(now);
+    let finished!: () => void;
+    const done = new Promise<void>((resolve) => (finished = resolve));
+    let view = backfillProjection.initial();
+    const follow = (e: Envelope) => {
+      if (!backfillProjection.handles.includes(e.type)) return;
+      const before = view[backfillId];
+      view = backfillProjection.evolve(view, e);
+      const current = view[backfillId];
+      if (!current || current === before) return;
+      opts.onProgress?.(current);
+      if (current.status !== 'running') finished();
+    };
+    this.followers.add(follow);
+    try {
+      const requested = backfillRequestedEvent(backfillId, now, valid, valid.requestedBy);
+      await this.publisher.publish([requested]);
+      if (opts.wait !== false) await this.untilDone(`backfill ${backfillId}`, done);
+    } finally {
+      this.followers.delete(follow);
+    }
+    return this.backfillView(backfillId);
+  }
+
+  /** A backfill's progress, folded from its events in the log. */
+  async backfillView(backfillId: string): Promise<BackfillView> {
+    const events = [
+      ...(await this.store.readStream(backfillIds.stream(backfillId))),
+      ...(await this.store.readStreamsByPrefix(`run-${backfillId}-`)),
+    ];
+    const view = events.reduce(backfillProjection.evolve, backfillProjection.initial());
+    const found = view[backfillId];
+    if (!found) throw new Error(`unknown backfill "${backfillId}"`);
+    return found;
   }
 
   /**
@@ -254,11 +327,11 @@ export class EmbeddedEngine {
    * (only the executor's sweep can move it on, once the work has been quiet for the zombie
    * threshold) or dead-lettered (nothing will).
    */
-  private async untilDone(runId: string, done: Promise<Envelope>): Promise<void> {
+  private async untilDone(what: string, done: Promise<unknown>): Promise<void> {
     const { zombieThresholdMs, sweepIntervalMs } = this.config.execution;
     const stalled = () =>
       new RunStalledError(
-        `run ${runId} stopped before completing` +
+        `${what} stopped before completing` +
           (this.deadLetters.length ? `; dead-lettered: ${this.deadLetters.join('; ')}` : ''),
       );
     const finished = done.then(() => 'done' as const);
@@ -300,14 +373,18 @@ export class EmbeddedEngine {
   }
 }
 
-/** Every service module of a run (planner, executor, worker) over one profile's adapters. */
-function embeddedModule(ctx: ServiceContext): DynamicModule {
+/**
+ * Every service module of a run (planner, executor, worker) over one profile's adapters, and the
+ * scheduler's backfills when asked.
+ */
+function embeddedModule(ctx: ServiceContext, backfills = false): DynamicModule {
   @Module({
     imports: [
       ProfileModule.forContext(ctx),
       PlannerModule.register(),
       ExecutorModule.register(),
       WorkerModule.register(),
+      ...(backfills ? [BackfillModule.register()] : []),
     ],
   })
   class EmbeddedModule {}

@@ -105,6 +105,8 @@ export async function serveEmbedded(opts: ServeOptions): Promise<ServedApi> {
   const engine = await EmbeddedEngine.open({
     root: opts.root,
     config: opts.config,
+    // backfills requested over HTTP (or left by a dead process) go on while it serves
+    backfills: true,
     ...opts.engine,
   });
   // the api catches up on every request: save at most every 5 s (flushed on close)

@@ -11,3 +11,4 @@ export * from './service-module';
 export * from './gcp-service';
 export * from './invalidation';
 export * from './retention-sweep';
+export * from './backfill-request';

@@ -31,6 +31,7 @@ export const STATUS_PAGE_SCRIPT = String.raw`
     selectedRunId: null,
     pinned: false,
     runs: [],
+    backfills: [],
     liveRunActive: false,
     headKey: undefined,
     timer: null,
@@ -56,6 +57,7 @@ export const STATUS_PAGE_SCRIPT = String.raw`
     dagDate: byId('dag-date'),
     legend: byId('legend'),
     runs: byId('runs-body'),
+    backfills: byId('backfills-body'),
     failures: byId('failed-body'),
     failedDate: byId('failed-date'),
     timeline: byId('timeline'),
@@ -270,10 +272,12 @@ export const STATUS_PAGE_SCRIPT = String.raw`
     var live = activeRun ? (activeRun.runId === selectedId ? selected : await runView(activeRun.runId)) : null;
 
     var failures = await failedEntities(comps);
+    var backfills = (await api('/backfills')).backfills || [];
 
     state.runs = runs;
+    state.backfills = backfills;
     state.liveRunActive = isActive(selected);
-    render({ date: date, runs: runs, comps: comps, selected: selected, timeline: timeline, live: live, failures: failures });
+    render({ date: date, runs: runs, comps: comps, selected: selected, timeline: timeline, live: live, failures: failures, backfills: backfills });
   }
 
   function pickSelected(runs) {
@@ -322,7 +326,8 @@ export const STATUS_PAGE_SCRIPT = String.raw`
   // ---------------------------------------------------------------- refresh loop
 
   function anyActive() {
-    return state.runs.some(isActive) || state.liveRunActive;
+    return state.runs.some(isActive) || state.liveRunActive ||
+      state.backfills.some(function (b) { return b.status === 'running'; });
   }
 
   async function refresh() {
@@ -409,6 +414,7 @@ export const STATUS_PAGE_SCRIPT = String.raw`
     el.failedDate.textContent = d.date;
     renderDag(d.comps, d.live);
     renderRuns(d.runs, d.selected ? d.selected.runId : null);
+    renderBackfills(d.backfills);
     renderFailures(d.failures, d.date);
     renderTimeline(d.selected, d.timeline);
   }
@@ -546,6 +552,31 @@ export const STATUS_PAGE_SCRIPT = String.raw`
         h('td', { class: 'num' }, fmtMs(r.elapsedMs)),
         h('td', null, countChips(r.counts || {})),
         h('td', null, runErrors(r)));
+    }));
+  }
+
+  /** each backfill with a bar of its dates that ended (GET /backfills) */
+  function renderBackfills(backfills) {
+    if (backfills.length === 0) {
+      setChildren(el.backfills, h('tr', { class: 'empty' }, h('td', { colspan: 8 },
+        'No backfills. Start one with "almanac backfill --from YYYY-MM-DD --to YYYY-MM-DD" or POST /backfills.')));
+      return;
+    }
+    setChildren(el.backfills, backfills.map(function (b) {
+      var c = b.counts || {};
+      var ended = (c.completed || 0) + (c.skipped || 0) + (c.failed || 0);
+      return h('tr', { testid: 'backfill-' + b.backfillId, data: { status: b.status } },
+        h('td', null, h('span', { class: 'mono' }, b.backfillId),
+          b.targets && b.targets.length ? h('span', { class: 'tag' }, 'targets: ' + b.targets.join(', ')) : null,
+          h('span', { class: 'tag' }, b.concurrency + ' at once')),
+        h('td', null, b.from + ' to ' + b.to),
+        h('td', null, badge(b.status)),
+        h('td', null, h('progress', { max: b.total, value: ended, testid: 'backfill-progress', 'aria-label': ended + ' of ' + b.total + ' dates' }),
+          ' ' + ended + '/' + b.total),
+        h('td', { class: 'num' }, c.completed || 0),
+        h('td', { class: 'num' }, c.skipped || 0),
+        h('td', { class: 'num' }, c.failed || 0),
+        h('td', { class: 'num' }, (c.requested || 0) - ended));
     }));
   }
 

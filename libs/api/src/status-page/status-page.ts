@@ -95,6 +95,16 @@ export function renderStatusPage(opts: StatusPageOptions = {}): string {
   </section>
   <section class="panel">
     <div class="panel-head">
+      <h2>Backfills</h2>
+      <span class="hint">one run per date, a few at once; click a date's run in Recent runs for its timeline</span>
+    </div>
+    <table class="backfills" data-testid="backfills">
+      <thead><tr><th>Backfill</th><th>Dates</th><th>Status</th><th>Progress</th><th class="num">Completed</th><th class="num">Skipped</th><th class="num">Failed</th><th class="num">Running</th></tr></thead>
+      <tbody id="backfills-body"></tbody>
+    </table>
+  </section>
+  <section class="panel">
+    <div class="panel-head">
       <h2>Failed entities for <span id="failed-date"></span></h2>
       <span class="hint">from the latest decision of each computation</span>
     </div>

@@ -8,3 +8,4 @@ export * from './checkpointed-projections';
 export { ProjectionFailedError, type PagedLog, type ProjectionSet } from './log-fold';
 export type { ViewDifference } from './view-diff';
 export * from './retention';
+export * from './backfill.projection';

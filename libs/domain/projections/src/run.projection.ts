@@ -353,6 +353,7 @@ function evolveRun(view: RunsView, event: Envelope): void {
     case 'ResultVersionsExpired':
     case 'SchedulePaused':
     case 'ScheduleResumed':
+    case 'BackfillRequested':
       return;
     default:
       assertNever(event);

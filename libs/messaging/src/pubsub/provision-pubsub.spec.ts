@@ -19,6 +19,14 @@ describe('infra/pubsub/topology.json', () => {
       ['executor.computations', 'almanac.computations', 'executor.computations.dead-letter', 5],
       ['worker.batches', 'almanac.batches', 'worker.batches.dead-letter', 5],
       ['api.runs', 'almanac.runs', 'api.runs.dead-letter', 5],
+      // the scheduler's backfills (libs/services/backfill)
+      ['scheduler.backfill-runs', 'almanac.runs', 'scheduler.backfill-runs.dead-letter', 5],
+      [
+        'scheduler.backfill-computations',
+        'almanac.computations',
+        'scheduler.backfill-computations.dead-letter',
+        5,
+      ],
     ]);
   });
 });
