@@ -20,6 +20,7 @@ import {
   QUERIES,
   RunsController,
 } from './api.controllers';
+import { GraphController } from './graph/graph.controller';
 import { authProviders } from './auth/auth.guard';
 import { assertSafeBind, type Authenticator } from './auth/authenticator';
 import { MetricsRegistry } from './metrics';
@@ -60,6 +61,7 @@ export const API_CONTROLLERS = [
   DecisionsController,
   ProjectionsController,
   OperationsController,
+  GraphController,
 ];
 
 interface TimedRequest {

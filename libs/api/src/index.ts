@@ -5,6 +5,23 @@ export * from './api-app';
 export * from './api-projections';
 export * from './queries';
 export * from './gcp-api';
+export {
+  describeCause,
+  type Cause,
+  type CellRef,
+  type ImpactPreview,
+  type PreviewCell,
+} from './preview/impact-preview';
+export type { GroupCells, ImpactGroup } from './preview/impact-summary';
+export { renderImpactPreview } from './preview/render-impact';
+export {
+  GRAPH_FORMATS,
+  renderGraph,
+  type DagGraph,
+  type DagNode,
+  type GraphFormat,
+  type NodeMark,
+} from './graph/dag-graph';
 export * from './auth/authenticator';
 export * from './auth/auth-config';
 export {
