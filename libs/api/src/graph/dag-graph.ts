@@ -125,7 +125,9 @@ function mermaid(g: DagGraph): string {
   return lines.join('\n');
 }
 
-const dq = (s: string) => `"${s.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
+/** a DOT string: quotes and backslashes escaped, line breaks as \n */
+const dq = (s: string) =>
+  `"${s.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')}"`;
 
 function dot(g: DagGraph): string {
   const lines = [
