@@ -1,4 +1,11 @@
-import { ApiRequestError, renderImpactPreview, type ImpactPreview } from '@almanac/api';
+import {
+  ApiRequestError,
+  previewImpact,
+  readViews,
+  renderImpactPreview,
+  type ImpactPreview,
+} from '@almanac/api';
+import type { Warehouse } from '@almanac/warehouse';
 import { embeddedQueries } from '@almanac/embedded';
 import { addDays } from '@almanac/kernel';
 import { cli } from './cli-harness';
@@ -176,6 +183,53 @@ describe('impact preview over a range of dates', () => {
     await expect(preview(D, D_1)).rejects.toThrow(`from (${D}) is after to (${D_1})`);
     await expect(preview('2026-02-30', D)).rejects.toThrow(ApiRequestError);
     await expect(preview(D, D, ['Nope'])).rejects.toThrow('unknown computation "Nope"');
+  });
+
+  it('reads each table once for the whole range, and gives the same answer read window by window', async () => {
+    await runDates(D_1, D);
+    await f.sql(`INSERT INTO orders VALUES (7,'u2','${D}',4)`);
+    const engine = await f.open();
+    try {
+      const calls: string[] = [];
+      const w = engine.warehouse;
+      // the real warehouse, its calls counted
+      const counted: Warehouse = {
+        ...w,
+        fingerprint: (...a) => (calls.push('fingerprint'), w.fingerprint(...a)),
+        fingerprintWindows: (...a) => (
+          calls.push(`fingerprintWindows ${a[0]}`),
+          w.fingerprintWindows!(...a)
+        ),
+        listEntities: (...a) => (calls.push('listEntities'), w.listEntities(...a)),
+        listEntitiesByDate: (...a) => (
+          calls.push('listEntitiesByDate'),
+          w.listEntitiesByDate!(...a)
+        ),
+      };
+      const src = {
+        project: engine.project,
+        config: engine.config,
+        warehouse: counted,
+        views: await readViews(engine.store),
+        runOf: async () => null,
+      };
+      const batched = await previewImpact(src, D_1, D2);
+      expect(calls.sort()).toEqual([
+        'fingerprintWindows orders',
+        'fingerprintWindows users',
+        'listEntitiesByDate',
+      ]);
+      // a warehouse without the batch reads: one read per distinct window and date
+      const { fingerprintWindows: _f, listEntitiesByDate: _l, ...plain } = counted;
+      calls.length = 0;
+      const windowByWindow = await previewImpact({ ...src, warehouse: plain }, D_1, D2);
+      expect(windowByWindow).toEqual(batched);
+      expect(calls.filter((c) => c === 'listEntities')).toHaveLength(4);
+      // orders: lookback 1 (OrderTotals) and 0 (DailyVolume) windows of 4 dates; users: one
+      expect(calls.filter((c) => c === 'fingerprint')).toHaveLength(9);
+    } finally {
+      await f.close();
+    }
   });
 
   describe('the CLI, on the project opened in this process', () => {

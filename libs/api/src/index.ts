@@ -7,6 +7,7 @@ export * from './queries';
 export * from './gcp-api';
 export {
   describeCause,
+  previewImpact,
   type Cause,
   type CellRef,
   type ImpactPreview,

@@ -80,7 +80,7 @@ export const MAYBE_NOTE =
   '"maybe", they re-run only if that result changes';
 
 /** What a range preview reads: the project, the warehouse and the views of the log. */
-export interface PreviewSource {
+interface PreviewSource {
   project: LoadedProject;
   config: ProjectConfig;
   warehouse: Warehouse;
@@ -91,7 +91,7 @@ export interface PreviewSource {
 
 export const PREDICTIONS: readonly Prediction[] = ['run', 'maybe', 'skip', 'blocked', 'impossible'];
 
-export const zeroCounts = (): Record<Prediction, number> => ({
+const zeroCounts = (): Record<Prediction, number> => ({
   run: 0,
   maybe: 0,
   skip: 0,
@@ -109,9 +109,9 @@ export function datesOf(from: string, to: string): string[] {
 /**
  * What runs of every date of [from, to] would do, computed without appending anything: the
  * decision of each (computation, date) from the hash parts recorded for its last completed result.
- * Read once per range, not per cell: each table window's fingerprint (shared by the computations
- * and dates whose windows coincide), each date's entity set, and the code files of each distinct
- * earlier code hash.
+ * Read once per range, not per cell: every window of a table in one read (fingerprintWindows,
+ * where the warehouse has it; else each distinct window once), each date's entity set, and the
+ * code files of each distinct earlier code hash.
  */
 export async function previewImpact(
   src: PreviewSource,
@@ -126,23 +126,74 @@ export async function previewImpact(
   const dates = datesOf(from, to);
   const fingerprints = new Map<string, Promise<{ rowCount: number; digest: string }>>();
   // a table without a date column has one fingerprint whatever the window
+  const fpKey = (table: string, dateField: string | undefined, w: DateWindow) =>
+    `${table}|${dateField ?? ''}|${dateField ? `${w.from}|${w.to}` : ''}`;
+  const settingsOf = (table: string, dateField: string | undefined) => ({
+    ...config.tables[table],
+    ...(dateField ? { dateField } : {}),
+  });
   const fingerprint = (table: string, dateField: string | undefined, w: DateWindow) => {
-    const key = `${table}|${dateField ?? ''}|${dateField ? `${w.from}|${w.to}` : ''}`;
+    const key = fpKey(table, dateField, w);
     let fp = fingerprints.get(key);
     if (!fp) {
-      const settings = { ...config.tables[table], ...(dateField ? { dateField } : {}) };
-      fp = warehouse.fingerprint(table, settings, w);
+      fp = warehouse.fingerprint(table, settingsOf(table, dateField), w);
       fingerprints.set(key, fp);
     }
     return fp;
   };
+  // every window of the range, one read per table where the warehouse can
+  if (warehouse.fingerprintWindows) {
+    const wanted = new Map<string, { table: string; dateField?: string; windows: DateWindow[] }>();
+    for (const name of names)
+      for (const [table, req] of Object.entries(
+        project.manifest.entries.get(name)!.config.requires,
+      )) {
+        const dateField = req.dateField ?? config.tables[table].dateField;
+        const group = `${table}|${dateField ?? ''}`;
+        let g = wanted.get(group);
+        if (!g) wanted.set(group, (g = { table, dateField, windows: [] }));
+        for (const date of dates) g.windows.push(windowFor(date, req.lookback));
+      }
+    await Promise.all(
+      [...wanted.values()].map(async ({ table, dateField, windows }) => {
+        const fps = await warehouse.fingerprintWindows!(
+          table,
+          settingsOf(table, dateField),
+          windows,
+        );
+        windows.forEach((w, i) =>
+          fingerprints.set(fpKey(table, dateField, w), Promise.resolve(fps[i])),
+        );
+      }),
+    );
+  }
   const entitySets = new Map<string, Promise<RequiredInput>>();
+  const { table: eTable, idField, dateField: eDateField } = config.entities;
+  // every date's entity set in one read where the warehouse can; a set's digest is reused while
+  // it stays the same from one date to the next
+  if (
+    warehouse.listEntitiesByDate &&
+    names.some((n) => project.planned.get(n)!.type === 'per-entity')
+  ) {
+    const sets = await warehouse.listEntitiesByDate(eTable, idField, dates, eDateField);
+    let previous: { ids: string[]; input: RequiredInput } | null = null;
+    dates.forEach((date, i) => {
+      const ids = sets[i];
+      const same =
+        previous?.ids.length === ids.length && previous.ids.every((id, j) => id === ids[j]);
+      const input: RequiredInput =
+        same && previous
+          ? { ...previous.input, window: { from: date, to: date } }
+          : entitySetInput(ids, date);
+      previous = { ids, input };
+      entitySets.set(date, Promise.resolve(input));
+    });
+  }
   const entitySet = (date: string) => {
     let set = entitySets.get(date);
     if (!set) {
-      const { table, idField, dateField } = config.entities;
       set = warehouse
-        .listEntities(table, idField, date, dateField)
+        .listEntities(eTable, idField, date, eDateField)
         .then((ids) => entitySetInput(ids, date));
       entitySets.set(date, set);
     }
