@@ -9,7 +9,7 @@ import type { Warehouse } from '@almanac/warehouse';
 import { embeddedQueries } from '@almanac/embedded';
 import { addDays } from '@almanac/kernel';
 import { cli } from './cli-harness';
-import { D, D_1, Fixture, statuses } from './fixture';
+import { computation, D, D_1, Fixture, statuses, STANDARD_FILES } from './fixture';
 import { PREVIEW_FILES } from './preview-fixture';
 
 const D1 = addDays(D, 1);
@@ -230,6 +230,39 @@ describe('impact preview over a range of dates', () => {
     } finally {
       await f.close();
     }
+  });
+
+  it('a historical computation after a change on one date: the later dates re-run if the day before changes', async () => {
+    await f.cleanup();
+    // global, isHistorical: the volume of the day plus the previous day's running total
+    const RUNNING_TOTAL = computation({
+      className: 'RunningTotal',
+      config: {
+        name: 'RunningTotal',
+        type: 'global',
+        isHistorical: true,
+        requires: { orders: { lookback: 0 } },
+      },
+      body: `    const before = (ctx.previousResult as { total: number } | null)?.total ?? 0;
+    return { total: before + ctx.data.orders.reduce((s, r) => s + Number(r.amount), 0) };`,
+    });
+    f = await Fixture.create({ files: { ...STANDARD_FILES, 'running-total.ts': RUNNING_TOTAL } });
+    await runDates(D_1, D, D1);
+    await f.sql(`INSERT INTO orders VALUES (7,'u2','${D_1}',4)`);
+
+    const p = await preview(D_1, D1, ['RunningTotal']);
+
+    expect(grid(p)).toEqual({ RunningTotal: { [D_1]: 'run', [D]: 'maybe', [D1]: 'maybe' } });
+    expect(cell(p, 'RunningTotal', D).upstream).toEqual([
+      { computation: 'RunningTotal', date: D_1 },
+    ]);
+    expect(cell(p, 'RunningTotal', D1).why).toBe(
+      're-runs only if the result of the day before changes',
+    );
+    expect(p.summary.map((g) => g.text)).toEqual([
+      `changed data in table \`orders\` re-runs RunningTotal on 1 date (${D_1}), and 1 dependant ` +
+        `where results change: RunningTotal on 2 dates (${D}..${D1})`,
+    ]);
   });
 
   describe('the CLI, on the project opened in this process', () => {
