@@ -84,6 +84,11 @@ describe('POST /analyze over a range, GET /graph (embedded `almanac serve`)', ()
     expect((backwards.json as { message: string }).message).toBe(
       `from (${D}) is after to (${D_1})`,
     );
+    const decade = await call('POST', '/analyze', { from: '2016-01-01', to: D });
+    expect(decade.status).toBe(400);
+    expect((decade.json as { message: string }).message).toBe(
+      `2016-01-01..${D} holds 3663 dates; a preview covers at most 3660: split the range`,
+    );
     const half = await call('POST', '/analyze', { from: D });
     expect(half.status).toBe(400);
     expect((half.json as { message: string }).message).toContain('invalid preview request: to:');

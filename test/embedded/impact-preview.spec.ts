@@ -232,6 +232,48 @@ describe('impact preview over a range of dates', () => {
     }
   });
 
+  it('names a new entity, a dependency re-run without its dependant, and a new epoch', async () => {
+    await runDates(D);
+    // a user who signed up on D: every per-entity computation's entity set changes
+    await f.sql(`INSERT INTO users VALUES ('u6','${D}')`);
+    let p = await preview(D, D);
+    expect(cell(p, 'OrderTotals', D).causes).toEqual([{ kind: 'entities' }]);
+    expect(cell(p, 'DailyVolume', D).prediction).toBe('skip');
+    expect(p.summary.map((g) => g.text)).toEqual([
+      `changed data in table \`users\` re-runs SignupInfo on 1 date (${D})`,
+      `a changed entity set (new or removed entities) re-runs OrderTotals on 1 date (${D}), ` +
+        `SignupInfo on 1 date (${D}), UserBand on 1 date (${D})`,
+      `unchanged (skip): DailyVolume on 1 date (${D}), VolumeBand on 1 date (${D})`,
+    ]);
+
+    // OrderTotals re-run alone with other results: UserBand's recorded dependency is older
+    f.edit('order-totals.ts', 'total: round2(total)', 'total: round2(total * 2)');
+    await f.run({ date: D, targets: ['OrderTotals'] });
+    p = await preview(D, D, ['UserBand']);
+    expect(cell(p, 'UserBand', D).causes).toEqual([
+      { kind: 'entities' },
+      { kind: 'dependency', dependency: 'OrderTotals' },
+    ]);
+    expect(p.summary.map((g) => g.text)).toContain(
+      `a newer result of OrderTotals than the one last used re-runs UserBand on 1 date (${D})`,
+    );
+
+    // a new epoch re-runs everything
+    const engine = await f.open({ ...f.config, epoch: '2' });
+    const q = embeddedQueries(engine);
+    try {
+      const e = await q.queries.previewRange(D, D, [], { force: false, forceUpstream: false });
+      expect(e.totals.run).toBe(5);
+      expect(e.summary.find((g) => g.kind === 'epoch')?.text).toBe(
+        `a new epoch re-runs DailyVolume on 1 date (${D}), OrderTotals on 1 date (${D}), ` +
+          `SignupInfo on 1 date (${D}), UserBand on 1 date (${D}), VolumeBand on 1 date (${D})`,
+      );
+    } finally {
+      await q.close();
+      await f.close();
+    }
+  });
+
   it('a historical computation after a change on one date: the later dates re-run if the day before changes', async () => {
     await f.cleanup();
     // global, isHistorical: the volume of the day plus the previous day's running total
@@ -257,7 +299,7 @@ describe('impact preview over a range of dates', () => {
       { computation: 'RunningTotal', date: D_1 },
     ]);
     expect(cell(p, 'RunningTotal', D1).why).toBe(
-      're-runs only if the result of the day before changes',
+      're-runs only if its result of the day before changes',
     );
     expect(p.summary.map((g) => g.text)).toEqual([
       `changed data in table \`orders\` re-runs RunningTotal on 1 date (${D_1}), and 1 dependant ` +

@@ -272,7 +272,7 @@ export async function previewImpact(
       } else if (e.kind === 'skipped') {
         cell.prediction = cell.upstream.length ? 'maybe' : 'skip';
         cell.why = cell.upstream.length
-          ? `re-runs only if the result of ${describeUpstream(name, cell.upstream)} changes`
+          ? `re-runs only if ${describeUpstream(name, cell.upstream)} changes`
           : 'nothing it depends on changed';
       } else if (e.kind === 'run') {
         cell.prediction = 'run';
@@ -361,8 +361,10 @@ function codeFilesDiff(src: PreviewSource) {
 
 function describeUpstream(name: string, upstream: CellRef[]): string {
   return upstream
-    .map((u) => (u.computation === name ? 'the day before' : u.computation))
-    .join(', ');
+    .map((u) =>
+      u.computation === name ? 'its result of the day before' : `the result of ${u.computation}`,
+    )
+    .join(' or ');
 }
 
 export function describeCause(c: Cause): string {
