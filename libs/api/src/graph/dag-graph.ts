@@ -85,12 +85,17 @@ export function renderGraph(graph: DagGraph, format: GraphFormat): string {
   }
 }
 
-/** Mermaid ids: the name with anything but letters, digits and _ replaced, unique. */
+/** words Mermaid reads as syntax when they stand alone as an id */
+const MERMAID_KEYWORDS =
+  /^(end|graph|subgraph|flowchart|class|classdef|style|click|linkstyle|direction)$/i;
+
+/** Mermaid ids: the name with anything but letters, digits and _ replaced, not a keyword, unique. */
 function mermaidIds(nodes: DagNode[]): Map<string, string> {
   const ids = new Map<string, string>();
   const used = new Set<string>();
   for (const n of nodes) {
-    const base = n.name.replace(/[^A-Za-z0-9_]/g, '_');
+    const safe = n.name.replace(/[^A-Za-z0-9_]/g, '_');
+    const base = MERMAID_KEYWORDS.test(safe) ? `${safe}_` : safe;
     let id = base;
     for (let i = 2; used.has(id); i++) id = `${base}_${i}`;
     used.add(id);
