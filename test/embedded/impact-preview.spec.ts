@@ -38,15 +38,12 @@ describe('impact preview over a range of dates', () => {
   });
 
   /** previews [from, to] and checks that the log did not grow */
-  async function preview(from: string, to: string, targets: string[] = []) {
+  async function preview(from: string, to: string, targets: string[] = [], force = false) {
     const engine = await f.open();
     const q = embeddedQueries(engine);
     try {
       const before = (await engine.store.readAll()).length;
-      const p = await q.queries.previewRange(from, to, targets, {
-        force: false,
-        forceUpstream: false,
-      });
+      const p = await q.queries.previewRange(from, to, targets, { force, forceUpstream: false });
       expect((await engine.store.readAll()).length).toBe(before);
       return p;
     } finally {
@@ -176,6 +173,20 @@ describe('impact preview over a range of dates', () => {
     await runDates(D);
     const p = await preview(D, D, ['UserBand']);
     expect(Object.keys(grid(p)).sort()).toEqual(['OrderTotals', 'UserBand']);
+  });
+
+  it('names --force, and a last result that came from a run restricted to some entities', async () => {
+    await runDates(D);
+    const forced = await preview(D, D, ['UserBand'], true);
+    expect(grid(forced)).toEqual({ OrderTotals: { [D]: 'skip' }, UserBand: { [D]: 'run' } });
+    expect(forced.summary[0].text).toBe(`forced: UserBand on 1 date (${D})`);
+
+    await f.run({ date: D, targets: ['SignupInfo'], entityIds: ['u1'] });
+    const p = await preview(D, D, ['SignupInfo']);
+    expect(cell(p, 'SignupInfo', D).causes).toEqual([{ kind: 'partial' }]);
+    expect(p.summary[0].text).toBe(
+      `results of runs restricted to some entities are replaced: re-runs SignupInfo on 1 date (${D})`,
+    );
   });
 
   it('refuses a range that ends before it starts, a bad date, an unknown computation', async () => {

@@ -10,7 +10,13 @@ import {
 import { ENTITY_SET_INPUT, entitySetInput } from '@almanac/platform';
 import type { LoadedProject, ProjectConfig } from '@almanac/platform';
 import type { Warehouse } from '@almanac/warehouse';
-import type { ForceOptions, Prediction, RunLookup, Views } from '../queries';
+import {
+  describeReason,
+  type ForceOptions,
+  type Prediction,
+  type RunLookup,
+  type Views,
+} from '../queries';
 import { summarizeImpact, type ImpactGroup } from './impact-summary';
 
 type DateWindow = { from: string; to: string };
@@ -290,7 +296,7 @@ export async function previewImpact(
               : causeOf(part);
           if (cause) cell.causes.push(cause);
         }
-        cell.why = cell.causes.map(describeCause).join('; ');
+        cell.why = cell.causes.map(describeCause).join('; ') || describeReason(e.reason);
       }
       predicted.set(hashKey(name, date), cell.prediction);
     }
@@ -327,7 +333,8 @@ export async function previewImpact(
 function causeOf(part: string): Cause | null {
   if (part === 'epoch') return { kind: 'epoch' };
   if (part === 'previous') return { kind: 'previous' };
-  if (part === 'last-result-partial') return { kind: 'partial' };
+  // a preview is never restricted: a scope that differs is the last result's
+  if (part === 'last-result-partial' || part === 'scope') return { kind: 'partial' };
   if (part === `inputs.${ENTITY_SET_INPUT}`) return { kind: 'entities' };
   if (part.startsWith('inputs.')) return { kind: 'data', table: part.slice('inputs.'.length) };
   if (part.startsWith('dependencies.'))
