@@ -26,6 +26,7 @@ import { backfillCommand } from './backfill.command';
 import { describeServer, type ProjectClient } from './project-client';
 import { duration, Progress, runSummary, table } from './render';
 import { scheduleCommand } from './schedule-command';
+import { graphCommand, previewRange } from './preview.command';
 
 class UsageError extends Error {}
 
@@ -302,19 +303,30 @@ const commands: Record<string, Command> = {
   },
   backfill: backfillCommand({ withProject, out, err, usageError: (m) => new UsageError(m) }),
   analyze: {
-    summary: 'say what a run would run, skip, block or find impossible, without running',
+    summary:
+      'say what a run (or runs of a range of dates) would run, skip, block or find impossible, without running',
     usage: [
       'almanac analyze --date YYYY-MM-DD [--computation NAME]... [--force | --force-upstream] [--json]',
+      '       almanac analyze --from YYYY-MM-DD --to YYYY-MM-DD [--computation NAME]... [--force | --force-upstream] [--json]',
       '',
+      '  --from, --to  every date of the range: a table of what would run on which dates and why,',
+      '                then a summary by cause (code files, tables, never run, blocked, impossible)',
       FORCE_HELP,
     ].join('\n'),
     options: {
       date: { type: 'string' },
+      from: { type: 'string' },
+      to: { type: 'string' },
       computation: { type: 'string', multiple: true, short: 'c' },
       force: { type: 'boolean' },
       'force-upstream': { type: 'boolean' },
     },
     async run(v) {
+      if (v.from !== undefined || v.to !== undefined) {
+        if (v.date !== undefined) throw new UsageError('give --date, or --from and --to, not both');
+        const range = { from: requireDate(v, 'from'), to: requireDate(v, 'to') };
+        return withProject(v, async (q) => previewRange(q, range, v, out));
+      }
       const date = runDate(v);
       return withProject(v, async (q) => {
         const rows = await q.analyze(date, (v.computation as string[]) ?? [], {
@@ -331,6 +343,26 @@ const commands: Record<string, Command> = {
           );
         return 0;
       });
+    },
+  },
+  graph: {
+    summary: 'print the DAG (passes, dependencies), marked with what runs of a range would do',
+    usage: [
+      'almanac graph [--format text|mermaid|dot] [--from YYYY-MM-DD --to YYYY-MM-DD] [--json]',
+      '',
+      '  --format      text (default), mermaid (paste into a Markdown review) or dot (Graphviz)',
+      '  --from, --to  mark each computation with what runs of those dates would do',
+      '                ("runs on 31 of 31 dates"), as `almanac analyze --from --to` predicts it',
+      '  --json        the graph as data (nodes, passes, marks)',
+    ].join('\n'),
+    options: { format: { type: 'string' }, from: { type: 'string' }, to: { type: 'string' } },
+    async run(v) {
+      const range =
+        v.from !== undefined || v.to !== undefined
+          ? { from: requireDate(v, 'from'), to: requireDate(v, 'to') }
+          : undefined;
+      const print = graphCommand(v, (m) => new UsageError(m));
+      return withProject(v, async (q) => print(await q.graph(range), out));
     },
   },
   status: {

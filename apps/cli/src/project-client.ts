@@ -8,7 +8,9 @@ import {
   type AnalyzeRow,
   type AuditNode,
   type ComputationsResponse,
+  type DagGraph,
   type ExplainReport,
+  type ImpactPreview,
   type ForceOptions,
   type RunTimeline,
 } from '@almanac/api';
@@ -42,6 +44,15 @@ export interface ProjectClient {
   backfill(request: BackfillRequest, opts: BackfillFollow): Promise<BackfillView>;
   status(date?: string, asOf?: string): Promise<StatusAnswer>;
   analyze(date: string, targets: string[], force: ForceOptions): Promise<AnalyzeRow[]>;
+  /** what runs of every date of [from, to] would do (POST /analyze with a range) */
+  previewRange(
+    from: string,
+    to: string,
+    targets: string[],
+    force: ForceOptions,
+  ): Promise<ImpactPreview>;
+  /** the DAG, marked with a preview of [from, to] when given (GET /graph) */
+  graph(range?: { from: string; to: string }): Promise<DagGraph>;
   /** null: the computation never ran for the date */
   explain(name: string, date: string): Promise<ExplainReport | null>;
   runEvents(runId: string): Promise<RunTimeline>;
@@ -94,6 +105,12 @@ export class LocalClient implements ProjectClient {
   }
   analyze(date: string, targets: string[], force: ForceOptions) {
     return this.q.analyze(date, targets, force);
+  }
+  previewRange(from: string, to: string, targets: string[], force: ForceOptions) {
+    return this.q.previewRange(from, to, targets, force);
+  }
+  graph(range?: { from: string; to: string }) {
+    return this.q.graph(range);
   }
   explain(name: string, date: string) {
     return this.q.explain(name, date).catch((e: unknown) => {
@@ -253,6 +270,13 @@ export class ServerClient implements ProjectClient {
   async analyze(date: string, targets: string[], force: ForceOptions) {
     const body = { date, targets, force: force.force, forceUpstream: force.forceUpstream };
     return (await this.call<{ computations: AnalyzeRow[] }>('POST', '/analyze', body)).computations;
+  }
+  previewRange(from: string, to: string, targets: string[], force: ForceOptions) {
+    const body = { from, to, targets, force: force.force, forceUpstream: force.forceUpstream };
+    return this.call<ImpactPreview>('POST', '/analyze', body);
+  }
+  graph(range?: { from: string; to: string }) {
+    return this.call<DagGraph>('GET', `/graph${query({ format: 'json', ...range })}`);
   }
   explain(name: string, date: string) {
     return this.call<ExplainReport>('GET', `/explain/${enc(name)}/${enc(date)}`).catch(

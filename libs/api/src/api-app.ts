@@ -22,6 +22,7 @@ import {
   RunsController,
 } from './api.controllers';
 import { BackfillsController } from './backfills.controller';
+import { GraphController } from './graph/graph.controller';
 import { authProviders } from './auth/auth.guard';
 import { MaintenanceController } from './maintenance.controller';
 import { assertSafeBind, type Authenticator } from './auth/authenticator';
@@ -65,6 +66,7 @@ export const API_CONTROLLERS = [
   OperationsController,
   MaintenanceController,
   BackfillsController,
+  GraphController,
 ];
 
 interface TimedRequest {

@@ -41,6 +41,8 @@ import {
 } from './queries';
 import { readDroppedRuns, type RunMatch } from './older-runs';
 import { invalidationsOf, type InvalidationRecord } from './invalidations';
+import { datesOf, previewImpact, type ImpactPreview } from './preview/impact-preview';
+import { dagGraph, type DagGraph } from './graph/dag-graph';
 import type {
   ComputationInfo,
   ComputationStatus,
@@ -115,6 +117,9 @@ export interface RunRequestInput {
   dryRun: boolean;
   requestedBy: string;
 }
+
+/** the longest range a preview covers (ten years) */
+export const MAX_PREVIEW_DATES = 3660;
 
 const ACTIVE: ReadonlySet<string> = new Set(['requested', 'planned', 'running']);
 
@@ -334,6 +339,45 @@ export class AlmanacQueries {
     this.validate({ date, targets, ...force }, this.backend.clock());
     const { project, config, warehouse } = this.backend;
     return analyze(project, config, warehouse, await this.views(), date, targets, force);
+  }
+
+  /**
+   * What runs of every date of [from, to] would do and why, appending nothing. Each date must be
+   * one a run would accept (the rules of `analyze`), and the range at most MAX_PREVIEW_DATES long.
+   */
+  async previewRange(
+    from: string,
+    to: string,
+    targets: string[],
+    force: ForceOptions,
+  ): Promise<ImpactPreview> {
+    const now = this.backend.clock();
+    this.validate({ date: from, targets, ...force }, now);
+    this.validate({ date: to, targets, ...force }, now);
+    if (from > to) throw new ApiRequestError(400, `from (${from}) is after to (${to})`);
+    const dates = datesOf(from, to).length;
+    if (dates > MAX_PREVIEW_DATES)
+      throw new ApiRequestError(
+        400,
+        `${from}..${to} holds ${dates} dates; a preview covers at most ${MAX_PREVIEW_DATES}: split the range`,
+      );
+    const views = await this.views();
+    const { project, config, warehouse } = this.backend;
+    return previewImpact(
+      { project, config, warehouse, views, runOf: this.runOf(views) },
+      from,
+      to,
+      targets,
+      force,
+    );
+  }
+
+  /** The DAG, marked with what runs of [from, to] would do when a range is given. */
+  async graph(range?: { from: string; to: string }): Promise<DagGraph> {
+    const preview = range
+      ? await this.previewRange(range.from, range.to, [], { force: false, forceUpstream: false })
+      : undefined;
+    return dagGraph(this.backend.project, preview);
   }
 
   async explain(name: string, date: string): Promise<ExplainReport> {

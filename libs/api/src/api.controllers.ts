@@ -39,6 +39,7 @@ import { RequireRole } from './auth/auth.guard';
 import type { Principal } from './auth/authenticator';
 import { MetricsRegistry } from './metrics';
 import { renderStatusPage } from './status-page/status-page';
+import { AnalyzeRangeBody, isRangeBody } from './preview/preview-schemas';
 
 // explicit tokens everywhere: the CLI runs through esbuild, which emits no decorator metadata (ADR 0003)
 export const QUERIES = Symbol('almanac.AlmanacQueries');
@@ -157,10 +158,15 @@ export class DecisionsController {
   @HttpCode(200)
   @RequireRole('viewer')
   @ApiOperation({
-    summary: 'What a run would run, skip, block or find impossible, and why; appends nothing',
+    summary:
+      'What a run of a date (date), or runs of every date of a range (from, to), would run, skip, block or find impossible, and why; appends nothing',
   })
-  @ApiBody({ schema: jsonSchemaOf(AnalyzeBody) })
+  @ApiBody({ schema: jsonSchemaOf(AnalyzeBody.or(AnalyzeRangeBody)) })
   async analyze(@Body() body: unknown) {
+    if (isRangeBody(body)) {
+      const r = parseOr400(AnalyzeRangeBody, body, 'preview request');
+      return this.q.previewRange(r.from, r.to, r.targets, r);
+    }
     const b = parseOr400(AnalyzeBody, body, 'run request');
     return {
       date: b.date,

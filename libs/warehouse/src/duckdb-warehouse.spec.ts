@@ -296,6 +296,68 @@ describe('DuckDB warehouse', () => {
     expect(users.rowCount).toBe(3);
   });
 
+  it('fingerprints many windows with one query, each as fingerprint() gives it (DATE, TIMESTAMP and text dates, empty windows, no date)', async () => {
+    const queries: string[] = [];
+    const w = await open({ onQuery: (q) => q.kind === 'data' && queries.push(q.sql) });
+    const windows = [
+      WEEK,
+      { from: '2023-12-31', to: '2024-01-01' },
+      { from: '2024-01-07', to: '2024-01-08' },
+      { from: '2024-01-03', to: '2024-01-03' },
+      { from: '2020-01-01', to: '2020-01-02' },
+    ];
+    const cases: Array<[string, { entityField: string; dateField?: string }]> = [
+      ['orders', ORDERS],
+      ['events', { entityField: 'account', dateField: 'at' }],
+      ['texts', { entityField: 'id', dateField: 'day' }],
+      ['users', { entityField: 'user_id' }],
+    ];
+    for (const [table, settings] of cases) {
+      queries.length = 0;
+      const many = await w.fingerprintWindows!(table, settings, windows);
+      expect(queries).toHaveLength(1);
+      const one = await Promise.all(windows.map((x) => w.fingerprint(table, settings, x)));
+      expect(many).toEqual(one);
+    }
+    // the windows differ where their rows do
+    const orders = await w.fingerprintWindows!('orders', ORDERS, windows);
+    expect(orders.map((f) => f.rowCount)).toEqual([3, 2, 2, 1, 0]);
+    expect(orders[4]).toEqual({ rowCount: 0, digest: '0:0' });
+    expect(await w.fingerprintWindows!('orders', ORDERS, [])).toEqual([]);
+    await expect(
+      w.fingerprintWindows!('orders', ORDERS, [{ from: '2024-02-30', to: '2024-03-01' }]),
+    ).rejects.toThrow('2024-02-30');
+  });
+
+  it('lists the entities as of many dates with one query, each as listEntities() gives it', async () => {
+    const queries: string[] = [];
+    const w = await open({ onQuery: (q) => q.kind === 'data' && queries.push(q.sql) });
+    const dates = ['2023-12-30', '2023-12-31', '2024-01-03', '2024-01-07', '2024-01-31'];
+    const cases: Array<[string, string, string | undefined]> = [
+      ['orders', 'user_id', 'order_date'],
+      ['events', 'account', 'at'],
+      ['texts', 'id', 'day'],
+      ['users', 'user_id', undefined],
+    ];
+    for (const [table, idField, dateField] of cases) {
+      queries.length = 0;
+      const many = await w.listEntitiesByDate!(table, idField, dates, dateField);
+      expect(queries).toHaveLength(1);
+      const one = await Promise.all(dates.map((d) => w.listEntities(table, idField, d, dateField)));
+      expect(many.map((ids) => [...ids].sort())).toEqual(one.map((ids) => [...ids].sort()));
+    }
+    expect(await w.listEntitiesByDate!('orders', 'user_id', dates, 'order_date')).toEqual([
+      [],
+      ['u3'],
+      ['u1', 'u2', 'u3'],
+      ['u1', 'u2', 'u3'],
+      ['u1', 'u2', 'u3'],
+    ]);
+    await expect(w.listEntitiesByDate!('orders', 'user_id', ['2024-13-01'])).rejects.toMatchObject({
+      code: 'invalid-date',
+    });
+  });
+
   it('opens the source read-only by default, several times at once', async () => {
     const a = await open();
     const b = await open();

@@ -88,6 +88,33 @@ export async function createDuckDbWarehouse(opts: DuckDbWarehouseOptions): Promi
     return b.orderByIfPresent(settings.entityField).thenByEveryOtherColumn();
   };
 
+  const listEntities = async (
+    table: string,
+    idField: string,
+    asOf: string,
+    dateField?: string,
+  ): Promise<string[]> => {
+    assertIsoDate(asOf, 'asOf');
+    const b = select(schemas, table).distinctText(idField);
+    if (dateField) b.whereDateLte(dateField, asOf);
+    const reader = await run(b.orderBy(idField));
+    // no row: DuckDB answers no column at all
+    return (reader.getColumns()[0] ?? []).filter((v) => v !== null).map((v) => String(v));
+  };
+
+  const fingerprint = async (
+    table: string,
+    settings: TableSettings,
+    window: DateWindow,
+  ): Promise<InputFingerprint> => {
+    assertIsoDate(window.from, 'window.from');
+    assertIsoDate(window.to, 'window.to');
+    const b = select(schemas, table).fingerprint();
+    if (settings.dateField) b.whereDateBetween(settings.dateField, window.from, window.to);
+    const [[count, digest]] = (await run(b)).getRows();
+    return { rowCount: Number(count), digest: `${String(count)}:${String(digest)}` };
+  };
+
   return {
     schemas,
 
@@ -118,24 +145,65 @@ export async function createDuckDbWarehouse(opts: DuckDbWarehouseOptions): Promi
       return readRows(await run(windowed(table, settings, window)));
     },
 
-    async listEntities(table, idField, asOf, dateField) {
-      assertIsoDate(asOf, 'asOf');
-      const b = select(schemas, table).distinctText(idField);
-      if (dateField) b.whereDateLte(dateField, asOf);
-      const reader = await run(b.orderBy(idField));
-      return reader
-        .getColumns()[0]
-        .filter((v) => v !== null)
-        .map((v) => String(v));
+    listEntities,
+
+    // One read: each id with its earliest date; an id is listed as of every date from that one on.
+    async listEntitiesByDate(table, idField, dates, dateField) {
+      dates.forEach((d) => assertIsoDate(d, 'date'));
+      if (dates.length === 0) return [];
+      if (!dateField) {
+        const all = await listEntities(table, idField, dates[0]);
+        return dates.map(() => [...all]);
+      }
+      const last = dates.reduce((m, d) => (d > m ? d : m), dates[0]);
+      const b = select(schemas, table)
+        .firstDateOf(idField, dateField)
+        .whereDateLte(dateField, last);
+      const firsts = (await run(b))
+        .getRows()
+        .filter(([id, first]) => id !== null && first !== null)
+        .map(([id, first]) => ({ id: String(id), first: String(first) }))
+        .sort((x, y) => (x.id < y.id ? -1 : x.id > y.id ? 1 : 0));
+      return dates.map((d) => firsts.filter((f) => f.first <= d).map((f) => f.id));
     },
 
-    async fingerprint(table, settings, window): Promise<InputFingerprint> {
-      assertIsoDate(window.from, 'window.from');
-      assertIsoDate(window.to, 'window.to');
-      const b = select(schemas, table).fingerprint();
-      if (settings.dateField) b.whereDateBetween(settings.dateField, window.from, window.to);
-      const [[count, digest]] = (await run(b)).getRows();
-      return { rowCount: Number(count), digest: `${String(count)}:${String(digest)}` };
+    fingerprint,
+
+    // One read for every window: each day's count and digest sum, then each window's sums. The
+    // digest is a sum over rows, so a window's is the sum of its days' (as HUGEINTs, exactly).
+    async fingerprintWindows(table, settings, windows): Promise<InputFingerprint[]> {
+      for (const w of windows) {
+        assertIsoDate(w.from, 'window.from');
+        assertIsoDate(w.to, 'window.to');
+      }
+      if (windows.length === 0) return [];
+      if (!settings.dateField) {
+        const one = await fingerprint(table, settings, windows[0]);
+        return windows.map(() => one);
+      }
+      const from = windows.reduce((m, w) => (w.from < m ? w.from : m), windows[0].from);
+      const to = windows.reduce((m, w) => (w.to > m ? w.to : m), windows[0].to);
+      const b = select(schemas, table)
+        .fingerprintByDay(settings.dateField)
+        .whereDateBetween(settings.dateField, from, to);
+      const days = (await run(b))
+        .getRows()
+        .map(([day, count, digest]) => ({
+          day: String(day),
+          count: BigInt(String(count)),
+          digest: BigInt(String(digest)),
+        }))
+        .sort((x, y) => (x.day < y.day ? -1 : x.day > y.day ? 1 : 0));
+      return windows.map((w) => {
+        let count = 0n;
+        let digest = 0n;
+        for (const d of days)
+          if (d.day >= w.from && d.day <= w.to) {
+            count += d.count;
+            digest += d.digest;
+          }
+        return { rowCount: Number(count), digest: `${count}:${digest}` };
+      });
     },
 
     close: () => session.close(),

@@ -24,7 +24,9 @@ type Condition =
 type Projection =
   | { kind: 'columns'; columns: string[] | '*' }
   | { kind: 'distinct-text'; column: string }
-  | { kind: 'fingerprint' };
+  | { kind: 'fingerprint' }
+  | { kind: 'fingerprint-by-day'; dateField: string }
+  | { kind: 'first-date'; column: string; dateField: string };
 
 export function quoteIdent(name: string): string {
   return `"${name.replace(/"/g, '""')}"`;
@@ -81,6 +83,18 @@ export class SelectBuilder {
     return this;
   }
 
+  /** the fingerprint of each day (as YYYY-MM-DD text `day`) that has rows: one row per day */
+  fingerprintByDay(dateField: string): this {
+    this.projection = { kind: 'fingerprint-by-day', dateField };
+    return this;
+  }
+
+  /** each distinct value of `column` (as text `id`) with its earliest date (YYYY-MM-DD text `first`) */
+  firstDateOf(column: string, dateField: string): this {
+    this.projection = { kind: 'first-date', column, dateField };
+    return this;
+  }
+
   whereEq(column: string, value: QueryParam): this {
     this.conditions.push({ kind: 'eq', column, value });
     return this;
@@ -134,6 +148,9 @@ export class SelectBuilder {
     if (this.projection.kind === 'columns' && this.projection.columns !== '*')
       out.push(...this.projection.columns);
     if (this.projection.kind === 'distinct-text') out.push(this.projection.column);
+    if (this.projection.kind === 'fingerprint-by-day') out.push(this.projection.dateField);
+    if (this.projection.kind === 'first-date')
+      out.push(this.projection.column, this.projection.dateField);
     for (const c of this.conditions) out.push(c.column);
     out.push(...this.order);
     return out;
@@ -154,12 +171,16 @@ export class SelectBuilder {
     const p = this.projection;
     if (p.kind === 'columns') {
       selectList = p.columns === '*' ? '*' : p.columns.map(quoteIdent).join(', ');
+    } else if (p.kind === 'first-date') {
+      selectList = `CAST(${quoteIdent(p.column)} AS VARCHAR) AS id, CAST(min(${dateExpr(col(p.dateField))}) AS VARCHAR) AS first`;
     } else if (p.kind === 'distinct-text') {
       selectList = `DISTINCT CAST(${quoteIdent(p.column)} AS VARCHAR) AS ${quoteIdent(p.column)}`;
     } else {
       const all = schema.columns.map((c) => quoteIdent(c.name)).join(', ');
       // coalesce: an empty window sums to NULL
       selectList = `count(*) AS row_count, coalesce(sum(hash(${all})::HUGEINT), 0) AS digest`;
+      if (p.kind === 'fingerprint-by-day')
+        selectList = `CAST(${dateExpr(col(p.dateField))} AS VARCHAR) AS day, ${selectList}`;
     }
 
     const where: string[] = [];
@@ -202,6 +223,7 @@ export class SelectBuilder {
 
     let sql = `SELECT ${selectList} FROM ${quoteIdent(this.table)}`;
     if (where.length) sql += ` WHERE ${where.join(' AND ')}`;
+    if (p.kind === 'fingerprint-by-day' || p.kind === 'first-date') sql += ' GROUP BY 1';
     const present = new Set(schema.columns.map((c) => c.name));
     const named = [
       ...this.order,

@@ -56,11 +56,31 @@ export interface Warehouse {
   fetchWindow(table: string, settings: TableSettings, window: DateWindow): Promise<Row[]>;
   /** sorted distinct entity ids of the table, with date <= `asOf` when the table has a date */
   listEntities(table: string, idField: string, asOf: string, dateField?: string): Promise<string[]>;
+  /**
+   * `listEntities` for each of `dates` (in the same order), in as few reads as the warehouse
+   * allows. Optional: without it a caller asks `listEntities` per date.
+   */
+  listEntitiesByDate?(
+    table: string,
+    idField: string,
+    dates: string[],
+    dateField?: string,
+  ): Promise<string[][]>;
   fingerprint(
     table: string,
     settings: TableSettings,
     window: DateWindow,
   ): Promise<InputFingerprint>;
+  /**
+   * The fingerprints of many windows of one table, each equal to what `fingerprint` answers for
+   * it, in as few reads as the warehouse allows (a range preview asks for a year of windows).
+   * Optional: without it a caller asks `fingerprint` per window.
+   */
+  fingerprintWindows?(
+    table: string,
+    settings: TableSettings,
+    windows: DateWindow[],
+  ): Promise<InputFingerprint[]>;
   close(): Promise<void>;
 }
 
