@@ -57,6 +57,21 @@ describe('almanac backfill', () => {
     expect(r.stdout).toContain(': failed\n');
   });
 
+  it('--dry-run prints the range impact preview of analyze --from/--to and appends nothing', async () => {
+    const args = ['--from', D_1, '--to', D, '-c', 'UserBand', '--project', f.dir];
+    const dry = await cli(['backfill', ...args, '--dry-run']);
+    const analyze = await cli(['analyze', ...args]);
+    expect(dry.code).toBe(0);
+    expect(analyze.code).toBe(0);
+    expect(dry.stdout).toContain('UserBand');
+    expect(dry.stdout).toBe(analyze.stdout);
+    const json = await cli(['backfill', ...args, '--dry-run', '--json']);
+    expect(JSON.parse(json.stdout)).toMatchObject({ from: D_1, to: D });
+    const engine = await f.open();
+    expect(await engine.store.readAll()).toEqual([]);
+    await f.close();
+  });
+
   it('--help says every option, and the command list names it', async () => {
     const help = await cli(['backfill', '--help']);
     expect(help.code).toBe(0);
@@ -67,6 +82,7 @@ describe('almanac backfill', () => {
       '--concurrency',
       '--force',
       '--no-wait',
+      '--dry-run',
       '--json',
     ])
       expect(help.stdout).toContain(option);

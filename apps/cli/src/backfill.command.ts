@@ -1,4 +1,5 @@
 import type { BackfillView } from '@almanac/domain/projections';
+import { previewRange } from './preview.command';
 import { describeServer, type ProjectClient } from './project-client';
 import { table } from './render';
 
@@ -65,7 +66,7 @@ export function backfillCommand(deps: {
   return {
     summary: 'run every date of a range, a few at once; historical computations in date order',
     usage: [
-      'almanac backfill --from YYYY-MM-DD --to YYYY-MM-DD [--computation NAME]... [--concurrency N] [--force] [--no-wait] [--json]',
+      'almanac backfill --from YYYY-MM-DD --to YYYY-MM-DD [--computation NAME]... [--concurrency N] [--force] [--no-wait] [--dry-run] [--json]',
       '',
       '  one run per date (at most 3660 dates), at most --concurrency (default 4, at most 64) at',
       '  once; a date whose run includes an isHistorical computation is requested once the',
@@ -73,6 +74,8 @@ export function backfillCommand(deps: {
       '  date failed.',
       '  --force    re-run the named computations (every one without --computation) on every date',
       '  --no-wait  request it and print its id (needs a running `almanac serve` on the project)',
+      '  --dry-run  append nothing: print what each date would run, skip or block, and why (the',
+      '             table of `almanac analyze --from --to`)',
     ].join('\n'),
     options: {
       from: { type: 'string' as const },
@@ -81,6 +84,7 @@ export function backfillCommand(deps: {
       concurrency: { type: 'string' as const },
       force: { type: 'boolean' as const },
       'no-wait': { type: 'boolean' as const },
+      'dry-run': { type: 'boolean' as const },
       quiet: { type: 'boolean' as const, short: 'q' },
     },
     async run(v: Record<string, unknown>): Promise<number> {
@@ -91,6 +95,12 @@ export function backfillCommand(deps: {
         concurrency = Number(v.concurrency);
         if (!/^\d+$/.test(String(v.concurrency)))
           throw usageError(`--concurrency must be a whole number, got "${String(v.concurrency)}"`);
+      }
+      if (v['dry-run']) {
+        const range = { from: String(v.from), to: String(v.to) };
+        return withProject(v, (client) => previewRange(client, range, v, out), {
+          backfills: false,
+        });
       }
       const wait = !v['no-wait'];
       const progress = new BackfillProgress(process.stderr, wait && !v.json && !v.quiet);
