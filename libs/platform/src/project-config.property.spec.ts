@@ -8,7 +8,8 @@ const minimal = {
   tables: {},
   entities: { table: 'users', idField: 'user_id' },
 };
-const name = fc.string({ minLength: 1, maxLength: 12 });
+// `__proto__` is dropped by the parser (see the test of it below), so it is no name to keep
+const name = fc.string({ minLength: 1, maxLength: 12 }).filter((k) => k !== '__proto__');
 const positive = fc.integer({ min: 1, max: 1_000_000 });
 const date = fc
   .integer({ min: 0, max: 2_932_896 })
@@ -89,5 +90,17 @@ describe('parseProjectConfig (property-based)', () => {
       }),
       { numRuns: 200 },
     );
+  });
+});
+
+describe('parseProjectConfig: a "__proto__" key', () => {
+  it('given settings with a "__proto__" key, then it is dropped and no prototype changes', () => {
+    const raw = JSON.parse(
+      '{"warehouse":{"path":"w.duckdb"},"tables":{},"entities":{"table":"users","idField":"user_id"},"settings":{"__proto__":{"polluted":true},"kept":1}}',
+    ) as unknown;
+    const config = parseProjectConfig(raw);
+    expect(Object.keys(config.settings)).toEqual(['kept']);
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    expect(Object.getPrototypeOf(config.settings)).toBe(Object.prototype);
   });
 });

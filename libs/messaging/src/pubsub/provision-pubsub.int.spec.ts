@@ -35,7 +35,7 @@ describe('provisionPubSub (emulator)', () => {
     const first = await provisionPubSub(pubsub, topology);
     expect(first.existing).toEqual([]);
     expect(first.drift).toEqual([]);
-    expect(first.created).toHaveLength(5 + 6 + 6 + 6); // topics, dead-letter topics, their subscriptions, subscriptions
+    expect(first.created).toHaveLength(5 + 8 + 8 + 8); // topics, dead-letter topics, their subscriptions, subscriptions
     const after = await names();
     expect(after.topics).toEqual([
       'almanac.batch-results',
@@ -48,6 +48,8 @@ describe('provisionPubSub (emulator)', () => {
       'executor.computations.dead-letter',
       'executor.passes.dead-letter',
       'planner.runs.dead-letter',
+      'scheduler.backfill-computations.dead-letter',
+      'scheduler.backfill-runs.dead-letter',
       'worker.batches.dead-letter',
     ]);
     expect(after.subscriptions).toEqual([
@@ -61,6 +63,10 @@ describe('provisionPubSub (emulator)', () => {
       'executor.passes.dead-letter',
       'planner.runs',
       'planner.runs.dead-letter',
+      'scheduler.backfill-computations',
+      'scheduler.backfill-computations.dead-letter',
+      'scheduler.backfill-runs',
+      'scheduler.backfill-runs.dead-letter',
       'worker.batches',
       'worker.batches.dead-letter',
     ]);
