@@ -1,5 +1,5 @@
 import { serveEmbedded, type ServedApi } from '@almanac/embedded';
-import { parseProjectConfig, type ProjectConfigInput } from '@almanac/platform';
+import { parseProjectConfig, RetentionSweep, type ProjectConfigInput } from '@almanac/platform';
 import type { ResultStore } from '@almanac/warehouse';
 import { waitFor } from './cli-harness';
 import { D, Fixture, STANDARD_CONFIG } from './fixture';
@@ -142,6 +142,26 @@ describe('almanac serve: the scheduler timer runs retention', () => {
       async () => (await versionsOf(s, D)).length === 0,
     );
     expect(await expiries(s)).toHaveLength(1);
+  });
+
+  it('given two scheduler replicas sweeping at once, then each expiry is appended once and the rows are removed', async () => {
+    const { s } = await serve(null);
+    const replica = () =>
+      new RetentionSweep({
+        log: s.engine.store,
+        publisher: s.engine.publisher,
+        results: s.engine.results,
+        project: s.engine.project,
+        producer: 'scheduler',
+      });
+    const [one, two] = await Promise.all([
+      replica().sweep({ now: new Date(now) }),
+      replica().sweep({ now: new Date(now) }),
+    ]);
+    // both decided the same expiry; the log holds it once
+    expect([one.expired, two.expired].map((e) => e.map((x) => x.date))).toEqual([[D], [D]]);
+    expect(await expiries(s)).toHaveLength(1);
+    expect(await versionsOf(s, D)).toEqual([]);
   });
 
   it.each([0, null])(
