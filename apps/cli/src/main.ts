@@ -506,7 +506,8 @@ const commands: Record<string, Command> = {
       '  (CORS; also ALMANAC_ALLOWED_ORIGINS). Both comma-separated in the environment.',
       '  ALMANAC_RATE_LIMIT=120/min (or api.rateLimit): requests per caller; off by default',
       '  without auth, 600/min with it.',
-      '  The scheduler ticks every scheduler.tickIntervalMs (ALMANAC_TICK_INTERVAL_MS; 0: never).',
+      '  The scheduler ticks every scheduler.tickIntervalMs (ALMANAC_TICK_INTERVAL_MS; 0: never),',
+      '  and after a tick sweeps retention at most every scheduler.retentionIntervalMs (0: never).',
     ].join('\n'),
     options: {
       host: { type: 'string' },

@@ -1,11 +1,12 @@
 import { authProviders, resolveAuth, assertSafeBind } from '@almanac/api';
-import { hostService, ProfileModule, runGcpService } from '@almanac/platform';
+import { hostService, ProfileModule, RetentionSweep, runGcpService } from '@almanac/platform';
 import { BackfillModule } from '@almanac/services/backfill';
 import { SchedulerModule, SchedulerService } from '@almanac/services/scheduler';
 
 // The deployed scheduler (gcp profile): backfills (the RunRequested of their dates); ticks every scheduler.tickIntervalMs (or
 // ALMANAC_TICK_INTERVAL_MS; 0: no timer) and serves POST /tick for Cloud Scheduler, GET /schedules
-// and pause/resume, behind the api's authentication (ALMANAC_API_TOKENS, api.auth).
+// and pause/resume, behind the api's authentication (ALMANAC_API_TOKENS, api.auth). Its timer also
+// runs the retention sweep (ADR 0018) every scheduler.retentionIntervalMs (0 or null: never).
 void runGcpService('scheduler', null, {
   host: (profile, handle, serviceEnv) => {
     const authenticator = resolveAuth({ settings: profile.config.api?.auth, env: process.env });
@@ -23,7 +24,20 @@ void runGcpService('scheduler', null, {
       host: serviceEnv.HOST,
       imports: [
         ProfileModule.forContext(profile),
-        SchedulerModule.register(scheduler, { intervalMs: every === 0 ? null : every }),
+        SchedulerModule.register(scheduler, {
+          intervalMs: every === 0 ? null : every,
+          // after a tick, at most every scheduler.retentionIntervalMs: over the Spanner results
+          retention: {
+            sweep: new RetentionSweep({
+              log: profile.store,
+              publisher: profile.publisher,
+              results: profile.results,
+              project: profile.project,
+              producer: 'scheduler',
+            }),
+            intervalMs: profile.config.scheduler.retentionIntervalMs,
+          },
+        }),
         BackfillModule.register(),
       ],
       providers: authProviders(authenticator),

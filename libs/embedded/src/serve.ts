@@ -4,7 +4,7 @@ import type { INestApplication } from '@nestjs/common';
 import { createSqliteCheckpointStore } from '@almanac/eventlog';
 import { EmbeddedEngine, type EngineOptions } from './embedded-engine';
 import { removeServerFile, writeServerFile } from './server-file';
-import type { ProjectConfig } from '@almanac/platform';
+import { RetentionSweep, type ProjectConfig } from '@almanac/platform';
 import { hostApi } from '@almanac/api';
 import { AlmanacQueries } from '@almanac/api';
 import { apiProjections } from '@almanac/api';
@@ -33,6 +33,13 @@ export interface ServeOptions {
   rateLimitClock?: () => number;
   /** how often the scheduler ticks (ms); null or absent: no timer (POST /tick still works) */
   tickIntervalMs?: number | null;
+  /**
+   * the scheduler's clock: its tick and the retention sweep its timer runs every
+   * `scheduler.retentionIntervalMs` (default: now; tests pass their own)
+   */
+  schedulerClock?: () => Date;
+  /** the scheduler timer's log lines (default: stdout) */
+  schedulerLog?: (line: string) => void;
   engine?: Omit<EngineOptions, 'root' | 'config'>;
 }
 
@@ -126,12 +133,27 @@ export async function serveEmbedded(opts: ServeOptions): Promise<ServedApi> {
     publisher: engine.publisher,
     project: engine.project,
     settings: engine.config.scheduler,
-    clock: () => new Date(),
+    clock: opts.schedulerClock ?? (() => new Date()),
   });
   let app: INestApplication;
   try {
     app = await hostApi({
-      imports: [SchedulerModule.register(scheduler, { intervalMs: opts.tickIntervalMs ?? null })],
+      imports: [
+        SchedulerModule.register(scheduler, {
+          intervalMs: opts.tickIntervalMs ?? null,
+          log: opts.schedulerLog,
+          retention: {
+            sweep: new RetentionSweep({
+              log: engine.store,
+              publisher: engine.publisher,
+              results: engine.results,
+              project: engine.project,
+              producer: 'scheduler',
+            }),
+            intervalMs: engine.config.scheduler.retentionIntervalMs,
+          },
+        }),
+      ],
       handle,
       queries,
       authenticator,

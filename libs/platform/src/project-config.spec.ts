@@ -41,3 +41,29 @@ describe('parseProjectConfig: sample data', () => {
     );
   });
 });
+
+describe('parseProjectConfig: the scheduler timer runs retention', () => {
+  const base = {
+    warehouse: { path: 'warehouse.duckdb' },
+    tables: {},
+    entities: { table: 'users', idField: 'user_id' },
+  };
+  const interval = (retentionIntervalMs?: unknown) =>
+    parseProjectConfig({
+      ...base,
+      scheduler: retentionIntervalMs === undefined ? {} : { retentionIntervalMs },
+    }).scheduler.retentionIntervalMs;
+
+  it('given no setting, then it sweeps at most once an hour', () => {
+    expect(interval()).toBe(3_600_000);
+  });
+
+  it('given 0 or null, then both are kept (the timer sweeps never)', () => {
+    expect([interval(0), interval(null)]).toEqual([0, null]);
+  });
+
+  it('given a negative or fractional interval, then the config is refused, naming the field', () => {
+    expect(() => interval(-1)).toThrow(/scheduler\.retentionIntervalMs/);
+    expect(() => interval(1.5)).toThrow(/scheduler\.retentionIntervalMs/);
+  });
+});

@@ -107,6 +107,11 @@ export const ProjectConfigSchema = z
         catchUpHours: z.number().int().nonnegative().default(24),
         /** how often the scheduler service and `almanac serve` tick */
         tickIntervalMs: z.number().int().positive().default(60_000),
+        /**
+         * the timer also runs the retention sweep (ADR 0018), at most this often, after its tick;
+         * 0 or null: never (`almanac retention`, POST /retention only)
+         */
+        retentionIntervalMs: z.number().int().nonnegative().nullable().default(3_600_000),
       })
       .strict()
       // prefault: an absent section is parsed as {}, so that it gets the defaults above

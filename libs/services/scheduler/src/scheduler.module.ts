@@ -15,19 +15,37 @@ import {
   type OnApplicationBootstrap,
 } from '@nestjs/common';
 import { UnknownScheduleError } from '@almanac/domain/scheduler';
+import type { RetentionSweep } from '@almanac/platform';
 import { SchedulerService, type TickResult } from './scheduler.service';
 
 const SCHEDULER_SERVICE = Symbol('almanac.SchedulerService');
 const TICK_SETTINGS = Symbol('almanac.scheduler.tick');
 
-/** Ticks every `intervalMs` from start; a failed tick is logged and the next one goes on. */
+/** The retention sweep the timer runs after its tick, at most once per `intervalMs` (ADR 0018). */
+interface TimerRetention {
+  sweep: Pick<RetentionSweep, 'sweep'>;
+  /** 0 or null: the timer never sweeps */
+  intervalMs: number | null;
+}
+
+interface TickSettings {
+  intervalMs: number | null;
+  log: (line: string) => void;
+  retention?: TimerRetention;
+}
+
+/**
+ * Ticks every `intervalMs` from start; a failed tick is logged and the next one goes on. After a
+ * tick, it runs the retention sweep when none has started in the last `retention.intervalMs` (by
+ * the scheduler's clock); a failed sweep is logged and the next due one goes on.
+ */
 class SchedulerTimer implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<unknown> = Promise.resolve();
+  private lastSweepAt: number | null = null;
   constructor(
     @Inject(SCHEDULER_SERVICE) private readonly scheduler: SchedulerService,
-    @Inject(TICK_SETTINGS)
-    private readonly settings: { intervalMs: number | null; log: (line: string) => void },
+    @Inject(TICK_SETTINGS) private readonly settings: TickSettings,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -37,11 +55,29 @@ class SchedulerTimer implements OnApplicationBootstrap, BeforeApplicationShutdow
       this.running = this.scheduler
         .tick()
         .then((r) => logTick(r, log))
-        .catch((e) => log(`tick failed: ${e instanceof Error ? e.message : String(e)}`));
+        .catch((e) => log(`tick failed: ${errorText(e)}`))
+        .then(() => this.sweepIfDue());
     };
     once();
     this.timer = setInterval(once, intervalMs);
     this.timer.unref();
+  }
+
+  private async sweepIfDue(): Promise<void> {
+    const { retention, log } = this.settings;
+    if (!retention?.intervalMs) return;
+    const now = this.scheduler.now();
+    if (this.lastSweepAt !== null && now.getTime() - this.lastSweepAt < retention.intervalMs)
+      return;
+    // a failed sweep counts too: the next one is due an interval later, not at the next tick
+    this.lastSweepAt = now.getTime();
+    try {
+      const report = await retention.sweep.sweep({ now });
+      for (const e of report.expired)
+        log(`retention expired ${e.computation} ${e.date}: ${e.versions.length} version(s)`);
+    } catch (e) {
+      log(`retention sweep failed: ${errorText(e)}`);
+    }
   }
 
   async beforeApplicationShutdown(): Promise<void> {
@@ -49,6 +85,8 @@ class SchedulerTimer implements OnApplicationBootstrap, BeforeApplicationShutdow
     await this.running;
   }
 }
+
+const errorText = (e: unknown) => (e instanceof Error ? e.message : String(e));
 
 function logTick(r: TickResult, log: (line: string) => void): void {
   for (const run of r.requested)
@@ -131,29 +169,27 @@ class SchedulesController {
 
 /**
  * The scheduler in a Nest application: its HTTP routes and, with `intervalMs`, a tick on a timer
- * (the gcp scheduler service and `almanac serve`).
+ * that also runs `retention` when given (the gcp scheduler service and `almanac serve`).
  */
 @Module({})
 export class SchedulerModule {
   static register(
     scheduler: SchedulerService,
-    opts: { intervalMs: number | null; log?: (line: string) => void },
+    opts: { intervalMs: number | null; log?: (line: string) => void; retention?: TimerRetention },
   ): DynamicModule {
     const log =
       opts.log ?? ((line: string) => process.stdout.write(`almanac scheduler: ${line}\n`));
+    const settings: TickSettings = { intervalMs: opts.intervalMs, log, retention: opts.retention };
     return {
       module: SchedulerModule,
       controllers: [SchedulesController],
       providers: [
         { provide: SCHEDULER_SERVICE, useValue: scheduler },
-        { provide: TICK_SETTINGS, useValue: { intervalMs: opts.intervalMs, log } },
+        { provide: TICK_SETTINGS, useValue: settings },
         {
           provide: SchedulerTimer,
           inject: [SCHEDULER_SERVICE, TICK_SETTINGS],
-          useFactory: (
-            s: SchedulerService,
-            t: { intervalMs: number | null; log: (l: string) => void },
-          ) => new SchedulerTimer(s, t),
+          useFactory: (s: SchedulerService, t: TickSettings) => new SchedulerTimer(s, t),
         },
       ],
     };

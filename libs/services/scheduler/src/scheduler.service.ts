@@ -81,6 +81,11 @@ export class SchedulerService {
     },
   ) {}
 
+  /** the scheduler's clock (its timer's retention sweeps go by it too) */
+  now(): Date {
+    return this.deps.clock();
+  }
+
   schedules(): ScheduledComputation[] {
     return [...this.deps.project.manifest.entries.values()]
       .map((e) => ({ name: e.name, schedule: e.config.schedule }))
