@@ -107,7 +107,13 @@ describe('almanac serve: the scheduler timer runs retention', () => {
       async () => (await versionsOf(s, D)).length === 0,
     );
     expect(await versionsOf(s, LATER)).toHaveLength(1);
-    expect(lines).toContain(`retention expired OrderTotals ${D}: 1 version(s)`);
+    // the line is written when the sweep returns, after its last delete
+    const line = `retention expired OrderTotals ${D}: 1 version(s)`;
+    await waitFor(
+      () => `the line "${line}" (got ${JSON.stringify(lines)})`,
+      30_000,
+      () => lines.includes(line),
+    );
 
     // ticks within the interval do not sweep again
     await ticks(5);
