@@ -24,6 +24,7 @@ module.exports = {
     '<rootDir>/computations',
     '<rootDir>/test',
     '<rootDir>/bench',
+    '<rootDir>/infra',
   ],
   testMatch: ['**/*.spec.ts'],
   moduleNameMapper,
