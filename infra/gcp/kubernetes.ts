@@ -13,7 +13,7 @@ import type { PubSubTopology } from '@almanac/messaging';
 import { SERVICES, ownerOf, type ServiceSpec } from './services';
 import { MIGRATE, NAMESPACE, serviceAccountId } from './terraform';
 
-export interface KubernetesOptions {
+interface KubernetesOptions {
   /** the GCP project id (service account emails, Workload Identity) */
   project: string;
   /** the one Almanac image, which holds bin/almanac-service and the project's computations */

@@ -4,7 +4,7 @@ import { type PubSubTopology } from '@almanac/messaging';
 import { SERVICES, ownerOf, type ServiceName } from './services';
 
 /** Where the KEDA operator runs (its Kubernetes service account reads Cloud Monitoring). */
-export const KEDA_KSA = { namespace: 'keda', name: 'keda-operator' };
+const KEDA_KSA = { namespace: 'keda', name: 'keda-operator' };
 export const NAMESPACE = 'almanac';
 /** The one-shot Job that applies infra/spanner with the existing migrator. */
 export const MIGRATE = 'migrate';
@@ -12,7 +12,7 @@ export const MIGRATE = 'migrate';
 type Block = Record<string, unknown>;
 
 /** A Terraform identifier for a Pub/Sub or service name ("worker.batches" -> "worker_batches"). */
-export const tfId = (name: string): string => name.replace(/[^A-Za-z0-9_-]/g, '_');
+const tfId = (name: string): string => name.replace(/[^A-Za-z0-9_-]/g, '_');
 
 export const serviceAccountId = (service: ServiceName | typeof MIGRATE): string =>
   `almanac-${service}`;
