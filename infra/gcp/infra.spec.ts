@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { ScaledObject } from '@kubernetes-models/keda/keda.sh/v1alpha1/ScaledObject';
 import { Deployment } from 'kubernetes-models/apps/v1/Deployment';
+import type { Job } from 'kubernetes-models/batch/v1/Job';
 import { parseTopology, type PubSubTopology } from '@almanac/messaging';
 import { TERRAFORM_FILE, loadTopology, renderJson } from './generate.main';
 import { kubernetes, type Manifest } from './kubernetes';
@@ -219,5 +220,19 @@ describe('infrastructure generated from topology.json and the service list', () 
       role: 'roles/iam.workloadIdentityUser',
       member: 'serviceAccount:${var.project}.svc.id.goog[almanac/almanac-worker]',
     });
+  });
+
+  it('given the manifests, then a Job applies infra/spanner as the migrate account and only the api has a Service', () => {
+    const manifests = kubernetes(topology, options);
+    const job = manifests.find((m) => m.kind === 'Job') as Job | undefined;
+    expect(job?.spec?.template.spec?.serviceAccountName).toBe('almanac-migrate');
+    expect(job?.spec?.template.spec?.containers[0].command).toEqual([
+      'npm',
+      'run',
+      'migrate:spanner',
+    ]);
+    expect(manifests.filter((m) => m.kind === 'Service').map((m) => m.metadata?.name)).toEqual([
+      'almanac-api',
+    ]);
   });
 });
