@@ -101,18 +101,20 @@ describe('service host', () => {
 
     const stopped = served.app.close();
     await closeBegan;
-    const ready = await served.get('/health/ready');
-    expect(ready.status).toBe(503);
-    expect(ready.body).toMatchObject({
-      status: 'error',
-      error: { shutdown: { status: 'down', message: 'draining' } },
-      info: { spanner: { status: 'up' } },
-    });
-    expect((await served.get('/health/live')).status).toBe(200);
-    expect(closed).toEqual([]);
-
-    finish();
-    await stopped;
+    try {
+      const ready = await served.get('/health/ready');
+      expect(ready.status).toBe(503);
+      expect(ready.body).toMatchObject({
+        status: 'error',
+        error: { shutdown: { status: 'down', message: 'draining' } },
+        info: { spanner: { status: 'up' } },
+      });
+      expect((await served.get('/health/live')).status).toBe(200);
+      expect(closed).toEqual([]);
+    } finally {
+      finish(); // a failed expectation must not leave the shutdown waiting for ever
+      await stopped;
+    }
     expect(closed).toEqual(['closed']);
   });
 });
