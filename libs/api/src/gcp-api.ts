@@ -65,6 +65,8 @@ async function hostGcpApi(
       handle: {
         name: handle.name,
         health: () => ({ ...handle.health(), position: projections.position }),
+        readiness: handle.readiness,
+        drain: handle.drain,
         close: async () => {
           await projections.flush().catch(() => undefined);
           await checkpoints.close();

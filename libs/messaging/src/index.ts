@@ -15,6 +15,7 @@ export {
   PublishFailedError,
   EmptyMessageError,
   SubscriptionNotFoundError,
+  SubscriptionsNotReadyError,
   DeliveryAttemptsConflictError,
   InvalidTopologyError,
 } from './pubsub/pubsub.errors';

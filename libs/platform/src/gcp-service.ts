@@ -1,12 +1,14 @@
 import type { DynamicModule, INestApplication } from '@nestjs/common';
 import { openGcpProfile, type GcpProfile } from './gcp-profile';
+import { gcpReadiness } from './gcp-readiness';
 import { parseServiceEnv, type ServiceEnv } from './service-env';
 import { hostService, type ServiceHandle } from './service-host';
 import { ProfileModule, type ServiceName } from './service-module';
 
 /**
  * Entry point of a deployed service (apps/<service>/src/main.ts): validates the environment,
- * opens the gcp profile, boots the service's module over it and serves /health (`host` replaces
+ * opens the gcp profile, boots the service's module over it and serves /health, /health/live and
+ * /health/ready (readiness: Spanner and the subscriptions; `host` replaces
  * the plain health server, as the api does). Exits non-zero naming the problem.
  */
 export async function runGcpService(
@@ -28,6 +30,9 @@ export async function runGcpService(
     const handle: ServiceHandle = {
       name,
       health: () => ({ owner: profile.owner, ...profile.stats }),
+      readiness: gcpReadiness(profile),
+      // stop pulling and finish in-flight messages while /health/ready answers 503
+      drain: () => profile.bus.close(),
       close: () => profile.close(),
     };
     let app: INestApplication;

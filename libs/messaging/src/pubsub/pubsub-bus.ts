@@ -26,6 +26,7 @@ import {
   GrpcCode,
   PublishFailedError,
   SubscriptionNotFoundError,
+  SubscriptionsNotReadyError,
   grpcCode,
 } from './pubsub.errors';
 
@@ -52,6 +53,11 @@ export type PubSubBus = Bus & {
    * (default 250: the emulator redelivers a nacked message within ~150 ms).
    */
   idle(quietMs?: number): Promise<void>;
+  /**
+   * Readiness of this bus's subscriptions: rejects naming each one whose streaming pull is not
+   * open or that no longer exists on the server (deleted after the bus subscribed).
+   */
+  checkSubscriptions(): Promise<void>;
 };
 
 const DEFAULT_CONCURRENCY = 10;
@@ -96,6 +102,8 @@ interface SubscriptionInfo {
 }
 
 interface OpenSubscription {
+  name: string;
+  client: ReturnType<PubSub['subscription']>;
   inFlight: number;
   close(): Promise<void>;
 }
@@ -300,6 +308,8 @@ export function createPubSubBus(pubsub: PubSub, opts: PubSubBusOptions = {}): Pu
       let drained: Array<() => void> = [];
       let closing: Promise<void> | undefined;
       const state: OpenSubscription = {
+        name: subscription,
+        client,
         inFlight: 0,
         close() {
           closing ??= (async () => {
@@ -372,6 +382,18 @@ export function createPubSubBus(pubsub: PubSub, opts: PubSubBusOptions = {}): Pu
       closed = true;
       await Promise.all([...open].map((s) => s.close()));
       await Promise.all([...publishers.values()].map((p) => p.flush()));
+    },
+
+    async checkSubscriptions() {
+      const problems = await Promise.all(
+        [...open].map(async (s) => {
+          if (!s.client.isOpen) return `subscription "${s.name}": the stream is not open`;
+          const [exists] = await s.client.exists();
+          return exists ? undefined : `subscription "${s.name}" does not exist`;
+        }),
+      );
+      const failed = problems.filter((p) => p !== undefined);
+      if (failed.length > 0) throw new SubscriptionsNotReadyError(failed);
     },
 
     async idle(quietMs = 250) {

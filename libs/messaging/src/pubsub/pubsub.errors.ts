@@ -107,3 +107,12 @@ export class InvalidTopologyError extends Error {
     this.name = 'InvalidTopologyError';
   }
 }
+
+/** Readiness: subscriptions of a bus that are deleted or whose stream is closed. */
+export class SubscriptionsNotReadyError extends Error {
+  readonly code = 'subscriptions-not-ready';
+  constructor(readonly problems: string[]) {
+    super(problems.join('; '));
+    this.name = 'SubscriptionsNotReadyError';
+  }
+}
