@@ -29,6 +29,8 @@ interface ServiceProcess {
 
 export interface Cluster {
   env: Record<string, string>;
+  /** the emulators the services talk to (pause one to rehearse an outage) */
+  readonly emulators: { pubsub: RunningEmulator; spanner: RunningEmulator };
   /** the first api replica's URL */
   readonly apiUrl: string;
   /** every api replica's URL, replica 1 first */
@@ -194,6 +196,7 @@ export async function startCluster(opts: {
     const replicasOf = (service: Service) => processes.filter((p) => p.service === service);
     return {
       env,
+      emulators: { pubsub: pubsubEmu, spanner: spannerEmu },
       get apiUrl() {
         return replicasOf('api')[0].url;
       },

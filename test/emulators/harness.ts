@@ -14,6 +14,12 @@ import type { Instance, Spanner } from '@google-cloud/spanner';
 export interface RunningEmulator {
   /** host:port to put in PUBSUB_EMULATOR_HOST / SPANNER_EMULATOR_HOST */
   host: string;
+  /**
+   * Stops the emulator without losing its state (SIGSTOP to its processes; `docker pause` for a
+   * container): connections stay open and nothing answers, as in an outage. `resume` undoes it.
+   */
+  pause(): Promise<void>;
+  resume(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -114,8 +120,19 @@ function launch(
   };
   child.stdout?.on('data', keep);
   child.stderr?.on('data', keep);
+  const signalGroup = (signal: NodeJS.Signals) => {
+    if (child.exitCode !== null) throw new Error(`${what} has exited: cannot send it ${signal}`);
+    process.kill(-child.pid!, signal); // detached: the group is the emulator and its children
+  };
+  const pause = async () => signalGroup('SIGSTOP');
+  const resume = async () => signalGroup('SIGCONT');
   const stop = async () => {
     if (child.exitCode !== null) return;
+    try {
+      process.kill(-child.pid!, 'SIGCONT'); // a paused process would not handle SIGTERM
+    } catch {
+      // already gone
+    }
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
     try {
       process.kill(-child.pid!, 'SIGTERM'); // the whole process group (the JVM under its script)
@@ -132,7 +149,7 @@ function launch(
     await exited;
     clearTimeout(timer);
   };
-  return { child, stop, log: () => output, port };
+  return { child, pause, resume, stop, log: () => output, port };
 }
 
 /** The Pub/Sub emulator (Java) from the local SDK, ready in ~1-2 s. */
@@ -155,6 +172,8 @@ export async function startLocalPubSubEmulator(): Promise<RunningEmulator> {
   }
   return {
     host: `127.0.0.1:${port}`,
+    pause: p.pause,
+    resume: p.resume,
     stop: async () => {
       await p.stop();
       rmSync(dataDir, { recursive: true, force: true });
@@ -180,7 +199,7 @@ export async function startLocalSpannerEmulator(): Promise<RunningEmulator> {
     await p.stop();
     throw e;
   }
-  return { host: `127.0.0.1:${port}`, stop: p.stop };
+  return { host: `127.0.0.1:${port}`, pause: p.pause, resume: p.resume, stop: p.stop };
 }
 
 /**
@@ -231,12 +250,24 @@ async function withFallback(
   }
 }
 
+/** pause and resume of a testcontainers emulator, by the docker CLI */
+function dockerPause(id: string): Pick<RunningEmulator, 'pause' | 'resume'> {
+  return {
+    pause: async () => void execFileSync('docker', ['pause', id]),
+    resume: async () => void execFileSync('docker', ['unpause', id]),
+  };
+}
+
 /** The Pub/Sub emulator: the local SDK's, else a testcontainers one. */
 export function startPubSubEmulator(): Promise<RunningEmulator> {
   return withFallback('the Pub/Sub emulator', startLocalPubSubEmulator, async () => {
     const { PubSubEmulatorContainer } = await import('@testcontainers/gcloud');
     const started = await new PubSubEmulatorContainer(EMULATORS_IMAGE).start();
-    return { host: started.getEmulatorEndpoint(), stop: async () => void (await started.stop()) };
+    return {
+      host: started.getEmulatorEndpoint(),
+      ...dockerPause(started.getId()),
+      stop: async () => void (await started.stop()),
+    };
   });
 }
 
@@ -247,6 +278,7 @@ export function startSpannerEmulator(): Promise<RunningEmulator> {
     const started = await new SpannerEmulatorContainer(SPANNER_IMAGE).start();
     return {
       host: started.getEmulatorGrpcEndpoint(),
+      ...dockerPause(started.getId()),
       stop: async () => void (await started.stop()),
     };
   });

@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { INestApplication } from '@nestjs/common';
 import { PubSub } from '@google-cloud/pubsub';
 import { Spanner, type Database } from '@google-cloud/spanner';
@@ -8,6 +11,7 @@ import {
   type RunningEmulator,
 } from '@almanac/emulators';
 import { createPubSubBus } from '@almanac/messaging';
+import { createDuckDbWarehouse } from '@almanac/warehouse';
 import { gcpReadiness } from './gcp-readiness';
 import { hostService } from './service-host';
 
@@ -27,6 +31,13 @@ async function service(handler: (data: string) => Promise<void> = async () => un
   const topic = unique('topic');
   const subscription = `${topic}.worker`;
   const bus = createPubSubBus(pubsub, { onError: () => undefined });
+  // a real (empty) DuckDB warehouse, as the gcp profile opens one
+  const dir = mkdtempSync(join(tmpdir(), 'almanac-readiness-'));
+  const warehouse = await createDuckDbWarehouse({ path: join(dir, 'w.duckdb'), readOnly: false });
+  cleanups.push(async () => {
+    await warehouse.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
   let closeBegan!: () => void;
   const closing = new Promise<void>((resolve) => (closeBegan = resolve));
   await bus.subscribe(topic, subscription, (m) => handler(m.data));
@@ -34,7 +45,7 @@ async function service(handler: (data: string) => Promise<void> = async () => un
     {
       name: 'worker',
       health: () => ({}),
-      readiness: gcpReadiness({ database, bus, timeoutMs: 1_000 }),
+      readiness: gcpReadiness({ database, bus, warehouse, timeoutMs: 1_000 }),
       drain: () => {
         closeBegan();
         return bus.close();
@@ -52,7 +63,7 @@ async function service(handler: (data: string) => Promise<void> = async () => un
     const res = await fetch(`${url}${path}`);
     return { status: res.status, body: (await res.json()) as Record<string, unknown> };
   };
-  return { app, bus, topic, subscription, get, closing };
+  return { app, bus, warehouse, topic, subscription, get, closing };
 }
 
 /** An instance and an empty database: SELECT 1 needs no table. */
@@ -96,8 +107,48 @@ describe('gcp readiness on the emulators', () => {
     const svc = await service();
     expect(await svc.get('/health/ready')).toMatchObject({
       status: 200,
-      body: { status: 'ok', info: { spanner: { status: 'up' }, pubsub: { status: 'up' } } },
+      body: {
+        status: 'ok',
+        info: {
+          spanner: { status: 'up' },
+          pubsub: { status: 'up' },
+          warehouse: { status: 'up' },
+        },
+      },
     });
+  });
+
+  it('given the warehouse does not answer, when GET /health/ready, then 503 naming the warehouse check', async () => {
+    const svc = await service();
+    await svc.warehouse.close();
+    const ready = await svc.get('/health/ready');
+    expect(ready.status).toBe(503);
+    expect(ready.body).toMatchObject({
+      error: { warehouse: { status: 'down', message: expect.stringMatching(/closed/) } },
+      info: { spanner: { status: 'up' }, pubsub: { status: 'up' } },
+    });
+  });
+
+  it('given the Spanner emulator is stopped, when GET /health/ready, then 503 naming spanner within the deadline; and 200 again once it runs on', async () => {
+    const svc = await service();
+    expect((await svc.get('/health/ready')).status).toBe(200);
+    await spannerEmulator!.pause();
+    try {
+      const ready = await svc.get('/health/ready');
+      expect(ready.status).toBe(503);
+      expect(ready.body).toMatchObject({
+        error: { spanner: { status: 'down', message: expect.stringMatching(/Spanner/) } },
+      });
+    } finally {
+      await spannerEmulator!.resume();
+    }
+    // the client's calls that timed out do not poison it: readiness returns without a restart
+    let status = 0;
+    for (let i = 0; i < 60 && status !== 200; i++) {
+      status = (await svc.get('/health/ready')).status;
+      if (status !== 200) await new Promise((r) => setTimeout(r, 500));
+    }
+    expect(status).toBe(200);
   });
 
   it('given the service subscription is deleted, when GET /health/ready, then 503 naming the pubsub check and the subscription', async () => {

@@ -358,6 +358,13 @@ describe('DuckDB warehouse', () => {
     });
   });
 
+  it('answers a ping while open, and rejects one naming the closed session after close', async () => {
+    const w = await createDuckDbWarehouse({ path: file });
+    await expect(w.ping()).resolves.toBeUndefined();
+    await w.close();
+    await expect(w.ping()).rejects.toThrow(/the DuckDB session is closed/);
+  });
+
   it('opens the source read-only by default, several times at once', async () => {
     const a = await open();
     const b = await open();

@@ -169,6 +169,10 @@ export async function createDuckDbWarehouse(opts: DuckDbWarehouseOptions): Promi
 
     fingerprint,
 
+    async ping() {
+      await session.query('SELECT 1');
+    },
+
     // One read for every window: each day's count and digest sum, then each window's sums. The
     // digest is a sum over rows, so a window's is the sum of its days' (as HUGEINTs, exactly).
     async fingerprintWindows(table, settings, windows): Promise<InputFingerprint[]> {

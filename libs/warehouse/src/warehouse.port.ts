@@ -81,6 +81,8 @@ export interface Warehouse {
     settings: TableSettings,
     windows: DateWindow[],
   ): Promise<InputFingerprint[]>;
+  /** the cheapest round trip to the warehouse (readiness): rejects when it does not answer */
+  ping(): Promise<void>;
   close(): Promise<void>;
 }
 
