@@ -28,20 +28,22 @@ const isoOf = (t: HrTime) => new Date(hrTimeToMilliseconds(t)).toISOString();
  * to a file (ALMANAC_TRACE_FILE). Several processes may share the file: each export is one
  * append (O_APPEND), so their lines do not interleave.
  */
-export class TraceFileExporter implements SpanExporter {
-  constructor(private readonly path: string) {}
-
-  export(spans: ReadableSpan[], done: (result: ExportResult) => void): void {
-    try {
-      const lines = spans.map((s) => JSON.stringify(toLine(s)) + '\n').join('');
-      if (lines) appendFileSync(this.path, lines);
-      done({ code: ExportResultCode.SUCCESS });
-    } catch (e) {
-      done({ code: ExportResultCode.FAILED, error: e instanceof Error ? e : new Error(String(e)) });
-    }
-  }
-
-  async shutdown(): Promise<void> {}
+export function traceFileExporter(path: string): SpanExporter {
+  return {
+    export(spans: ReadableSpan[], done: (result: ExportResult) => void): void {
+      try {
+        const lines = spans.map((s) => JSON.stringify(toLine(s)) + '\n').join('');
+        if (lines) appendFileSync(path, lines);
+        done({ code: ExportResultCode.SUCCESS });
+      } catch (e) {
+        done({
+          code: ExportResultCode.FAILED,
+          error: e instanceof Error ? e : new Error(String(e)),
+        });
+      }
+    },
+    shutdown: async () => undefined,
+  };
 }
 
 function toLine(s: ReadableSpan): TraceFileSpan {

@@ -25,7 +25,7 @@ import {
 import { ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
 import { topicFor, type Envelope } from '@almanac/contracts';
 import type { ReceivedMessage } from '@almanac/messaging';
-import { TraceFileExporter } from './trace-file-exporter';
+import { traceFileExporter } from './trace-file-exporter';
 
 /**
  * Traces (ADR 0022). One run is one trace: RunRequested opens it (span `run.request`), every
@@ -90,7 +90,7 @@ function exporterOf(env: NodeJS.ProcessEnv): {
           'ALMANAC_TRACES=file needs ALMANAC_TRACE_FILE: the file the spans are appended to',
         );
       // written as each span ends: a killed process loses nothing it finished
-      return { name: 'file', processor: new SimpleSpanProcessor(new TraceFileExporter(path)) };
+      return { name: 'file', processor: new SimpleSpanProcessor(traceFileExporter(path)) };
     }
   }
 }
