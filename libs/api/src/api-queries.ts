@@ -523,6 +523,7 @@ export function timelineEntry(e: StoredEvent): TimelineEntry {
     computation,
     summary: summarize(e),
     payload: e.payload,
+    traceId: e.metadata?.traceId ?? null,
   };
 }
 

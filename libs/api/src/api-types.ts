@@ -83,4 +83,6 @@ export interface TimelineEntry {
   /** one line saying what happened */
   summary: string;
   payload: unknown;
+  /** the trace the event belongs to (its metadata.traceId, ADR 0022), null when untraced */
+  traceId: string | null;
 }

@@ -5,3 +5,4 @@ export * from './catalog';
 export * from './ids';
 export * from './event-schemas';
 export * from './backfill';
+export * from './message-attributes';

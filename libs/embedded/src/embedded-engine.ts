@@ -31,6 +31,7 @@ import {
   backfillRequestedEvent,
   type BackfillRequest,
   EventPublisher,
+  initTracing,
   loadProject,
   newBackfillId,
   newRunId,
@@ -147,6 +148,8 @@ export class EmbeddedEngine {
     warehouse: Warehouse,
     duckResults: ResultStore,
   ): Promise<EmbeddedEngine> {
+    // one process for every service: its spans carry service.name "embedded" (ADR 0022)
+    initTracing({ service: 'embedded' });
     const clock = opts.clock ?? (() => new Date());
     const project = await loadProject(
       opts.root,

@@ -1,6 +1,7 @@
-import { topicFor, type Envelope } from '@almanac/contracts';
+import { messageAttributes, topicFor, type Envelope } from '@almanac/contracts';
 import type { EventStore, ExpectedVersion } from '@almanac/eventlog';
 import type { Bus } from '@almanac/messaging';
+import { endEventSpans, startEventSpan } from './tracing';
 
 /**
  * Every event is first appended to the log, then published. Events already in the log (a
@@ -22,6 +23,30 @@ export class EventPublisher {
   async publish(
     events: Envelope[],
     opts: { expectedVersion?: ExpectedVersion } = {},
+  ): Promise<Envelope[]> {
+    // a producer span per event; its trace context goes into the event's metadata (ADR 0022)
+    const spans = events.map(startEventSpan);
+    const fresh = new Set<string>();
+    try {
+      const published = await this.appendAndPublish(
+        spans.map((s) => s.event),
+        opts,
+      );
+      for (const e of published) fresh.add(e.eventId);
+      endEventSpans(
+        spans,
+        new Set(events.filter((e) => !fresh.has(e.eventId)).map((e) => e.eventId)),
+      );
+      return published;
+    } catch (e) {
+      endEventSpans(spans, new Set(), e);
+      throw e;
+    }
+  }
+
+  private async appendAndPublish(
+    events: Envelope[],
+    opts: { expectedVersion?: ExpectedVersion },
   ): Promise<Envelope[]> {
     const byStream = new Map<string, Envelope[]>();
     for (const e of events) {
@@ -51,13 +76,8 @@ export class EventPublisher {
           topic,
           list.map((e) => ({
             data: JSON.stringify(stripStorage(e)),
-            // correlation (the run) and trace ids travel as attributes, for routing and tracing
-            attributes: {
-              type: e.type,
-              eventId: e.eventId,
-              correlationId: e.correlationId,
-              ...(e.metadata?.traceId ? { traceId: e.metadata.traceId } : {}),
-            },
+            // correlation (the run) and trace context travel as attributes, for routing and tracing
+            attributes: messageAttributes(e),
           })),
         ),
       ),

@@ -4,6 +4,7 @@ import { gcpReadiness } from './gcp-readiness';
 import { parseServiceEnv, type ServiceEnv } from './service-env';
 import { hostService, type ServiceHandle } from './service-host';
 import { ProfileModule, type ServiceName } from './service-module';
+import { initTracing } from './tracing';
 
 /**
  * Entry point of a deployed service (apps/<service>/src/main.ts): validates the environment,
@@ -26,6 +27,8 @@ export async function runGcpService(
   const env = opts.env ?? process.env;
   try {
     const serviceEnv = parseServiceEnv(env, name);
+    // before the clients open: trace ids exist from the first message on (ADR 0022)
+    const tracing = initTracing({ service: name, env });
     const profile = await openGcpProfile(serviceEnv, name);
     const handle: ServiceHandle = {
       name,
@@ -33,7 +36,10 @@ export async function runGcpService(
       readiness: gcpReadiness(profile),
       // stop pulling and finish in-flight messages while /health/ready answers 503
       drain: () => profile.bus.close(),
-      close: () => profile.close(),
+      close: async () => {
+        await profile.close();
+        await tracing.shutdown(); // exports the spans still buffered
+      },
     };
     let app: INestApplication;
     try {

@@ -12,3 +12,5 @@ export * from './gcp-service';
 export * from './invalidation';
 export * from './retention-sweep';
 export * from './backfill-request';
+export * from './tracing';
+export * from './trace-file-exporter';

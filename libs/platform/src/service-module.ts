@@ -15,6 +15,7 @@ import type { ResultStore, Warehouse } from '@almanac/warehouse';
 import type { EventPublisher } from './event-publisher';
 import type { LoadedProject } from './load-computations';
 import type { ProjectConfig } from './project-config';
+import { consumeMessage } from './tracing';
 
 export type ServiceName = 'scheduler' | 'planner' | 'executor' | 'worker' | 'api';
 export const SERVICE_NAMES: readonly ServiceName[] = [
@@ -99,7 +100,8 @@ export class BusSubscriptions implements OnApplicationBootstrap, BeforeApplicati
           spec.subscription,
           async (m) => {
             try {
-              await spec.handle(m.data);
+              // in a consumer span, child of the span that appended the event (ADR 0022)
+              await consumeMessage(spec.subscription, m, () => spec.handle(m.data));
               stats.handled++;
             } catch (e) {
               stats.failed++;

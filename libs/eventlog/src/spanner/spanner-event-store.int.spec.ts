@@ -91,6 +91,8 @@ upcastingScenarios('spanner emulator', async () => {
   };
 });
 
+const TRACEPARENT = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+
 const runRequested = (runId: string): Envelope =>
   makeEvent({
     type: 'RunRequested',
@@ -100,7 +102,8 @@ const runRequested = (runId: string): Envelope =>
     causationId: null,
     producer: 'api',
     occurredAt: '2026-01-15T01:59:00.000Z',
-    metadata: { traceId: `trace-${runId}` },
+    // the W3C trace context the publisher writes (ADR 0022): it rides on the outbox row's attributes
+    metadata: { traceId: `trace-${runId}`, traceparent: TRACEPARENT },
     payload: { runId, date: '2026-01-15' },
   });
 
@@ -333,6 +336,7 @@ describe('outbox', () => {
         eventId: 'RunRequested:r1',
         correlationId: 'r1',
         traceId: 'trace-r1',
+        traceparent: TRACEPARENT,
       },
       createdAt: r1.results[0].event.recordedAt,
     });

@@ -4,6 +4,7 @@ import {
   type EventSchemas,
   eventSchemas,
   InvalidEventError,
+  messageAttributes,
   type RawEnvelope,
   topicFor,
 } from '@almanac/contracts';
@@ -218,12 +219,7 @@ export function createSpannerEventStore(
         Seq: s.seq,
         Topic: topicOf(s.event),
         Data: s.json,
-        Attributes: {
-          type: s.event.type,
-          eventId: s.event.eventId,
-          correlationId: s.event.correlationId,
-          ...(s.event.metadata.traceId ? { traceId: s.event.metadata.traceId } : {}),
-        },
+        Attributes: messageAttributes(s.event),
         CreatedAt: COMMIT_TIMESTAMP,
         PublishedAt: null,
       })),

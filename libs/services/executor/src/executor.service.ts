@@ -41,6 +41,7 @@ import type { InputFingerprint, ResultStore, Warehouse } from '@almanac/warehous
 import {
   ENTITY_SET_INPUT,
   entitySetInput,
+  inSpan,
   readRequiredInputs,
   type EventPublisher,
   type LoadedProject,
@@ -127,7 +128,17 @@ export class ExecutorService {
     if (event.type === 'ComputationCompleted') await this.wakeWaiting(event.payload);
   }
 
-  async onPassReady(event: Envelope<'PassReady'>): Promise<void> {
+  /** A pass, in its span (ADR 0022): each computation's decision is a child span. */
+  onPassReady(event: Envelope<'PassReady'>): Promise<void> {
+    const { runId, pass, computations } = event.payload;
+    return inSpan(
+      `pass ${pass}`,
+      { 'almanac.run_id': runId, 'almanac.pass': pass, 'almanac.computations': computations },
+      () => this.startPass(event),
+    );
+  }
+
+  private async startPass(event: Envelope<'PassReady'>): Promise<void> {
     const { runId, computations } = event.payload;
     await this.live.catchUp();
     if (!this.views.runs[runId]) return; // over (or unknown)
@@ -281,11 +292,25 @@ export class ExecutorService {
     return p;
   }
 
-  private async handleComputation(
+  /** A computation's decision (and its first batches), in its span (ADR 0022). */
+  private handleComputation(
     runId: string,
     name: string,
     causationId: string,
     takeover = false,
+  ): Promise<void> {
+    return inSpan(
+      `computation ${name}`,
+      { 'almanac.run_id': runId, 'almanac.computation': name, 'almanac.takeover': takeover },
+      () => this.decideComputation(runId, name, causationId, takeover),
+    );
+  }
+
+  private async decideComputation(
+    runId: string,
+    name: string,
+    causationId: string,
+    takeover: boolean,
   ): Promise<void> {
     const key = `${runId}|${name}`;
     if (this.active.has(key)) return;

@@ -2,7 +2,7 @@ import { type EventSchemas, streams, type Envelope } from '@almanac/contracts';
 import type { EventStore } from '@almanac/eventlog';
 import { ManifestError, selectComputations } from '@almanac/kernel';
 import { plannerDecider, type DateSettings, type Selection } from '@almanac/domain/planner';
-import type { EventPublisher } from '@almanac/platform';
+import { inSpan, type EventPublisher } from '@almanac/platform';
 import type { LoadedProject } from '@almanac/platform';
 
 /** Planner shell: RunRequested -> RunPlanned + PassReady(0), or RunRejected. */
@@ -26,7 +26,16 @@ export class PlannerService {
     if (event.type === 'RunRequested') await this.plan(event);
   }
 
-  async plan(request: Envelope<'RunRequested'>): Promise<void> {
+  /** In a span `plan` (ADR 0022): RunPlanned and PassReady(0) are its children. */
+  plan(request: Envelope<'RunRequested'>): Promise<void> {
+    return inSpan(
+      'plan',
+      { 'almanac.run_id': request.payload.runId, 'almanac.date': request.payload.date },
+      () => this.decide(request),
+    );
+  }
+
+  private async decide(request: Envelope<'RunRequested'>): Promise<void> {
     const { store, publisher } = this.deps;
     const history = await store.readStream(streams.run(request.payload.runId));
     const state = history.reduce(plannerDecider.evolve, plannerDecider.initialState());

@@ -1,11 +1,21 @@
+import { InMemorySpanExporter, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createSqliteEventStore, type EventStore } from '@almanac/eventlog';
 import { buildManifest, Computation, type ComputationClass } from '@almanac/kernel';
 import { createInProcessBus } from '@almanac/messaging';
-import { EventPublisher, parseProjectConfig, type LoadedProject } from '@almanac/platform';
+import {
+  EventPublisher,
+  initTracing,
+  parseProjectConfig,
+  type LoadedProject,
+} from '@almanac/platform';
 import { SchedulerService } from './scheduler.service';
+
+// ADR 0022: the tick's span and the traces of the runs it requests
+const memory = new InMemorySpanExporter();
+initTracing({ service: 'scheduler', env: {}, processors: [new SimpleSpanProcessor(memory)] });
 
 function comp(name: string, schedule?: unknown): ComputationClass {
   return class extends Computation {
@@ -123,5 +133,23 @@ describe('scheduler service over a real SQLite log', () => {
     expect(
       (await r.service.tick(new Date('2026-12-01T05:00:30.000Z'))).requested.map((x) => x.runId),
     ).toEqual(['sched-20261201T0500Z-2026-11-30']);
+  });
+
+  it('given a tick that requests two runs, then each run is a trace of its own (run.request), linked to the tick span', async () => {
+    memory.reset();
+    const r = replica(project([['A']]), '2026-12-01T10:00:00.000Z', { catchUpHours: 48 });
+    const result = await r.service.tick();
+    expect(result.requested).toHaveLength(2);
+    const [tick] = memory.getFinishedSpans().filter((s) => s.name === 'scheduler.tick');
+    const requests = memory.getFinishedSpans().filter((s) => s.name === 'run.request');
+    expect(requests).toHaveLength(2);
+    expect(requests.map((s) => s.links.map((l) => l.context.spanId))).toEqual([
+      [tick.spanContext().spanId],
+      [tick.spanContext().spanId],
+    ]);
+    const traces = (await r.store.readAll()).map((e) => e.metadata.traceId);
+    expect(new Set(traces)).toEqual(new Set(requests.map((s) => s.spanContext().traceId)));
+    expect(new Set(traces).size).toBe(2);
+    expect(traces).not.toContain(tick.spanContext().traceId);
   });
 });

@@ -10,7 +10,12 @@ import {
 } from '@almanac/domain/scheduler';
 import { WrongExpectedVersionError, type EventStore } from '@almanac/eventlog';
 import { describeSchedule, type Schedule } from '@almanac/kernel';
-import type { EventPublisher, LoadedProject, ProjectConfig } from '@almanac/platform';
+import {
+  inSpan,
+  type EventPublisher,
+  type LoadedProject,
+  type ProjectConfig,
+} from '@almanac/platform';
 
 /** A run a tick requested. */
 export interface RequestedRun {
@@ -113,7 +118,12 @@ export class SchedulerService {
   }
 
   /** The tick at `at` (default: now): requests every due slot not yet requested. */
-  async tick(at: Date = this.deps.clock()): Promise<TickResult> {
+  /** In a span `scheduler.tick`: each run it requests is a trace of its own, linked to it (ADR 0022). */
+  tick(at: Date = this.deps.clock()): Promise<TickResult> {
+    return inSpan('scheduler.tick', { 'almanac.at': at.toISOString() }, () => this.tickAt(at));
+  }
+
+  private async tickAt(at: Date): Promise<TickResult> {
     const schedules = this.schedules();
     const horizonMs = this.horizonMs();
     const due = dueSlots(at, schedules, horizonMs);

@@ -3,7 +3,8 @@ import type { EventStore } from '@almanac/eventlog';
 import type { LogSink } from '@almanac/kernel';
 import type { ResultStore, Warehouse } from '@almanac/warehouse';
 import { processBatch, type WorkerComputation, type WorkerPorts } from '@almanac/domain/worker';
-import type { EventPublisher } from '@almanac/platform';
+import { SpanStatusCode, type Span } from '@opentelemetry/api';
+import { inSpan, type EventPublisher } from '@almanac/platform';
 import type { LoadedProject } from '@almanac/platform';
 import type { ProjectConfig } from '@almanac/platform';
 
@@ -77,7 +78,23 @@ export class WorkerService {
     );
   }
 
-  async run(request: Envelope<'BatchRequested'>): Promise<void> {
+  /** A batch, in its span (ADR 0022): the entities it processed and failed are its attributes. */
+  run(request: Envelope<'BatchRequested'>): Promise<void> {
+    const p = request.payload;
+    return inSpan(
+      `batch ${p.computation}#${p.batch}`,
+      {
+        'almanac.run_id': p.runId,
+        'almanac.computation': p.computation,
+        'almanac.batch': p.batch,
+        'almanac.attempt': p.attempt,
+        'almanac.entities': p.entityIds.length,
+      },
+      (span) => this.process(request, span),
+    );
+  }
+
+  private async process(request: Envelope<'BatchRequested'>, span: Span): Promise<void> {
     const p = request.payload;
     const started = this.deps.clock().getTime();
     let body: {
@@ -128,6 +145,12 @@ export class WorkerService {
         };
       }
     }
+    span.setAttributes({
+      'almanac.processed': body.processed,
+      'almanac.failed_entities': body.failures.length,
+    });
+    if (body.error !== undefined)
+      span.setStatus({ code: SpanStatusCode.ERROR, message: body.error });
     const now = this.deps.clock();
     await this.deps.publisher.publish([
       makeEvent({
