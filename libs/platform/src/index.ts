@@ -12,3 +12,14 @@ export * from './gcp-service';
 export * from './invalidation';
 export * from './retention-sweep';
 export * from './backfill-request';
+export {
+  createLogger,
+  computationLogSink,
+  cliLogFormat,
+  InvalidLogFormatError,
+  LABELS_FIELD,
+  TRACE_FIELD,
+  type LogFormat,
+  type Logger,
+} from './logging/logger';
+export { logEvents } from './logging/event-log-lines';
