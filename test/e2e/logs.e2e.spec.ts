@@ -21,6 +21,8 @@ describe('structured logs of the distributed services (e2e)', () => {
   let dir: string;
   let cluster: Cluster | undefined;
   const output: Array<{ name: string; line: string }> = [];
+  // a start that outlives the hook's timeout stops what it started
+  const starting = new AbortController();
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'almanac-e2e-logs-'));
@@ -36,10 +38,12 @@ describe('structured logs of the distributed services (e2e)', () => {
     cluster = await startCluster({
       warehousePath,
       onOutput: (name, line) => output.push({ name, line }),
+      signal: starting.signal,
     });
-  }, 180_000);
+  }, 420_000);
 
   afterAll(async () => {
+    starting.abort(new Error('the test ended while the cluster started'));
     await cluster?.stop();
     rmSync(dir, { recursive: true, force: true });
   }, 60_000);

@@ -18,7 +18,6 @@ export {
   cliLogFormat,
   InvalidLogFormatError,
   LABELS_FIELD,
-  TRACE_FIELD,
   type LogFormat,
   type Logger,
 } from './logging/logger';

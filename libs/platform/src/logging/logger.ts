@@ -19,7 +19,7 @@ export interface LogLabels {
 
 export const TRACE_FIELD = 'logging.googleapis.com/trace';
 export const SPAN_FIELD = 'logging.googleapis.com/spanId';
-export const TRACE_SAMPLED_FIELD = 'logging.googleapis.com/trace_sampled';
+const TRACE_SAMPLED_FIELD = 'logging.googleapis.com/trace_sampled';
 export const LABELS_FIELD = 'logging.googleapis.com/labels';
 
 /** pino's levels as Cloud Logging's LogSeverity names */
@@ -86,7 +86,7 @@ function traceIdOf(value: string | undefined): string | undefined {
   return m ? m[1] : value;
 }
 
-export interface LoggerOptions {
+interface LoggerOptions {
   /** the process's service (the `service` label of lines that name none) */
   service: string;
   format: LogFormat;
