@@ -119,5 +119,20 @@ describe('structured logs of the distributed services (e2e)', () => {
       expect(l[LABELS].entity).not.toBe('_global');
       expect(l[LABELS].batch).toMatch(/^\d+$/);
     }
+
+    // a stop is logged: the drain, then the end
+    await cluster!.kill('scheduler-1');
+    const stopLines = () =>
+      linesOf('scheduler')
+        .map((l) => l.message)
+        .filter((m) => m.includes('stop'));
+    for (const deadline = Date.now() + 10_000; Date.now() < deadline;) {
+      if (stopLines().length >= 2) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(stopLines()).toEqual([
+      'almanac scheduler: stopping: finishing in-flight messages',
+      'almanac scheduler: stopped',
+    ]);
   }, 240_000);
 });
