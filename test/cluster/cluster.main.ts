@@ -63,6 +63,10 @@ async function main() {
     replicas: args.replicas,
     signal: starting.signal,
     log: (l) => process.stderr.write(`${l}\n`),
+    // the services' log lines on this output: JSON lines as they are (each carries its service
+    // label), any other line prefixed with the replica's name
+    onOutput: (name, line) =>
+      process.stdout.write(line.startsWith('{') ? `${line}\n` : `[${name}] ${line}\n`),
   }));
   process.stderr.write(
     [

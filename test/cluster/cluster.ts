@@ -55,6 +55,8 @@ export async function startCluster(opts: {
   warehousePath: string;
   projectId?: string;
   log?: (line: string) => void;
+  /** every line a service process writes (stdout and stderr), with the replica's name */
+  onOutput?: (name: string, line: string) => void;
   /** extra environment of every service (execution overrides for fault tests) */
   env?: Record<string, string>;
   replicas?: Replicas;
@@ -147,6 +149,17 @@ export async function startCluster(opts: {
       children.add(child);
       child.once('exit', () => children.delete(child));
       let output = '';
+      const onOutput = opts.onOutput;
+      if (onOutput)
+        for (const stream of [child.stdout!, child.stderr!]) {
+          let partial = '';
+          stream.on('data', (b: Buffer) => {
+            const lines = (partial + b.toString()).split('\n');
+            partial = lines.pop()!;
+            for (const line of lines) onOutput(name, line);
+          });
+          stream.on('end', () => partial && onOutput(name, partial));
+        }
       const url = await new Promise<string>((resolveUrl, reject) => {
         const timer = setTimeout(() => {
           child.kill('SIGKILL');

@@ -129,7 +129,10 @@ interface FixtureOptions {
   config?: ProjectConfigInput;
 }
 
-type OpenOptions = Pick<EngineOptions, 'bus' | 'wrapResults' | 'schemas' | 'backfills'>;
+type OpenOptions = Pick<
+  EngineOptions,
+  'bus' | 'wrapResults' | 'schemas' | 'backfills' | 'logger' | 'log'
+>;
 
 /** A temporary project: computations folder, DuckDB warehouse, and the engine's data folder. */
 export class Fixture {

@@ -5,10 +5,14 @@ import { exportJsonSchemas } from '@almanac/contracts';
 import { ApiRequestError, describeReason, type AuditNode } from '@almanac/api';
 import { serveEmbedded } from '@almanac/embedded';
 import {
+  cliLogFormat,
+  computationLogSink,
+  createLogger,
   dateFormatIssue,
   findProjectRoot,
   InvalidBackfillRequestError,
   InvalidRunRequestError,
+  InvalidLogFormatError,
   loadProjectConfig,
   projectPaths,
   type ProjectConfig,
@@ -36,6 +40,7 @@ const common: Options = {
   json: { type: 'boolean' },
   project: { type: 'string' },
   'wait-lock': { type: 'string' },
+  'log-format': { type: 'string' },
 };
 
 interface Command {
@@ -114,21 +119,42 @@ async function withProject<T>(
       `no warehouse at ${paths.warehouse}: run \`almanac sample-data\` (or \`npm start\`) first`,
     );
   }
+  // JSON lines on stderr (stdout keeps the command's output): the services' decisions and the
+  // computations' this.log() lines, at info (debug with --verbose)
+  const logger = jsonLogs(values)
+    ? createLogger({
+        service: 'cli',
+        format: 'json',
+        level: values.verbose ? 'debug' : 'info',
+        write: (line) => void process.stderr.write(line),
+      })
+    : undefined;
   const client = await openProject({
     ...a,
-    progress: new Progress(process.stderr, Boolean(opts.run) && !values.json && !values.quiet),
+    progress: new Progress(
+      process.stderr,
+      Boolean(opts.run) && !values.json && !values.quiet && !logger,
+    ),
     checkCode: opts.run || opts.backfills,
     backfills: opts.backfills,
-    log: (l) => {
-      if (values.verbose || l.level === 'WARN' || l.level === 'ERROR')
-        err(`[${l.level}] [${l.computation}] [${l.entityId}] ${l.message}`);
-    },
+    logger,
+    log: logger
+      ? computationLogSink(logger)
+      : (l) => {
+          if (values.verbose || l.level === 'WARN' || l.level === 'ERROR')
+            err(`[${l.level}] [${l.computation}] [${l.entityId}] ${l.message}`);
+        },
   });
   try {
     return await fn(client);
   } finally {
     await client.close();
   }
+}
+
+/** --log-format json (or ALMANAC_LOG_FORMAT=json): stderr carries JSON lines only */
+function jsonLogs(values: Record<string, unknown>): boolean {
+  return cliLogFormat(values['log-format'], process.env) === 'json';
 }
 
 function timestampOption(values: Record<string, unknown>, name: string): string | undefined {
@@ -179,7 +205,7 @@ async function runCommand(values: Record<string, unknown>, date: string): Promis
     values,
     async (client) => {
       const forceUpstream = Boolean(values['force-upstream']);
-      if (!values.json)
+      if (!values.json && !jsonLogs(values))
         err(
           `running ${date}${forceUpstream ? ' (forced with their dependencies)' : values.force ? ' (forced)' : ''}${values['dry-run'] ? ' (dry run)' : ''}${client.server ? ` through ${describeServer(client.server)}` : ''} ...`,
         );
@@ -194,7 +220,7 @@ async function runCommand(values: Record<string, unknown>, date: string): Promis
       if (values.json) out(JSON.stringify(run, null, 2));
       else {
         out(runSummary(run));
-        if (run.rejection) err(`run rejected: ${run.rejection.message}`);
+        if (run.rejection && !jsonLogs(values)) err(`run rejected: ${run.rejection.message}`);
       }
       const failed = Object.values(run.computations).some((c) => c.status === 'failed');
       return failed || run.status === 'rejected' || run.status === 'failed' ? 1 : 0;
@@ -665,6 +691,8 @@ function help(): string {
     '',
     'common options: --json (machine-readable output), --project DIR (folder with almanac.config.ts),',
     `  --wait-lock 30s (how long to wait while another process has the project open; default ${DEFAULT_WAIT_LOCK_MS / 1000}s)`,
+    '  --log-format human|json (log lines on stderr: human by default; json: one JSON object a',
+    '  line with severity, message and labels, as Cloud Logging reads them; also ALMANAC_LOG_FORMAT)',
     'while `almanac serve` runs on the project, the other commands go through its api',
     'exit codes: 0 ok, 1 a computation failed or the run was rejected, 2 bad usage',
   ].join('\n');
@@ -701,6 +729,7 @@ export async function main(argv: string[]): Promise<number> {
     if (
       e instanceof UsageError ||
       e instanceof InvalidRunRequestError ||
+      e instanceof InvalidLogFormatError ||
       e instanceof InvalidBackfillRequestError ||
       (e instanceof ApiRequestError && e.status !== 409) ||
       (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')

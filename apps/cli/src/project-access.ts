@@ -2,7 +2,7 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { basename, dirname, relative } from 'node:path';
 import { CodeHashCache, type LogSink } from '@almanac/kernel';
 import { EmbeddedEngine, findLiveServer, type ServerRecord } from '@almanac/embedded';
-import { loadProject, projectPaths, type ProjectConfig } from '@almanac/platform';
+import { loadProject, projectPaths, type Logger, type ProjectConfig } from '@almanac/platform';
 import { createDuckDbResultStore, DatabaseLockedError } from '@almanac/warehouse';
 import { describeServer, LocalClient, ServerClient, type ProjectClient } from './project-client';
 import type { Progress } from './render';
@@ -62,6 +62,8 @@ export function openProject(
   access: Access & {
     progress?: Progress;
     log?: LogSink;
+    /** the services' decisions as structured lines (`--log-format json`) */
+    logger?: Logger;
     /** before a run through a server, check that it loaded the code on disk */
     checkCode?: boolean;
     /** opened here: host the backfill module (`almanac backfill`) */
@@ -82,6 +84,7 @@ export function openProject(
       config,
       onEvent: access.progress?.onEvent,
       log: access.log,
+      logger: access.logger,
       backfills: access.backfills,
     });
     return new LocalClient(engine);

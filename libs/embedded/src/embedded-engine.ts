@@ -33,6 +33,8 @@ import {
   EventPublisher,
   initTracing,
   loadProject,
+  logEvents,
+  type Logger,
   newBackfillId,
   newRunId,
   newServiceStats,
@@ -60,6 +62,8 @@ export interface EngineOptions {
   onEvent?: (event: Envelope) => void;
   /** lines computations write with this.log() */
   log?: LogSink;
+  /** the structured log of the services' decisions and messages (`--log-format json`) */
+  logger?: Logger;
   clock?: () => Date;
   owner?: string;
   /** the bus to use (default: a new in-process bus); fault tests pass one that misbehaves */
@@ -168,6 +172,7 @@ export class EmbeddedEngine {
         onEvent?.(e);
         followers.forEach((f) => f(e));
       }
+      if (opts.logger) logEvents(opts.logger, events);
     });
     const deadLetters: string[] = [];
     const checkpoints = createSqliteCheckpointStore(paths.checkpoints);
@@ -183,6 +188,7 @@ export class EmbeddedEngine {
       owner: opts.owner ?? embeddedOwner(process.pid),
       clock,
       log: opts.log,
+      logger: opts.logger,
       stats: newServiceStats(),
       checkpoints,
       onDeadLetter: (subscription, reason) => deadLetters.push(`${subscription}: ${reason}`),

@@ -48,7 +48,8 @@ export function runWithLogContext<T>(ctx: LogContext, fn: () => T): T {
   return logContext.run(ctx, fn);
 }
 
-const ENTITY_LOG = Symbol('almanac.logContext');
+// Symbol.for: a computation file may load the kernel as another module instance (isComputationClass)
+const ENTITY_LOG = Symbol.for('almanac.logContext');
 
 /**
  * A per-entity view of a computation instance: `this.log` inside its process() is tagged with

@@ -15,10 +15,13 @@ export interface ReceivedMessage {
 
 export type MessageHandler = (message: ReceivedMessage) => Promise<void>;
 
+/** The attempts after which both adapters dead-letter a message, when subscribe names none. */
+export const DEFAULT_MAX_DELIVERY_ATTEMPTS = 5;
+
 export interface SubscribeOptions {
   /** messages handled at once by this subscriber (default 10) */
   concurrency?: number;
-  /** after this many failed deliveries the message goes to the dead-letter topic (default 5) */
+  /** after this many failed deliveries the message goes to the dead-letter topic (default DEFAULT_MAX_DELIVERY_ATTEMPTS) */
   maxDeliveryAttempts?: number;
 }
 

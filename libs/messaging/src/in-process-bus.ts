@@ -6,6 +6,7 @@ import {
   type SubscribeOptions,
   type Subscription,
   deadLetterTopic,
+  DEFAULT_MAX_DELIVERY_ATTEMPTS,
 } from './bus.port';
 import {
   BusClosedError,
@@ -28,7 +29,6 @@ export type InProcessBus = Bus & {
 };
 
 const DEFAULT_CONCURRENCY = 10;
-const DEFAULT_MAX_DELIVERY_ATTEMPTS = 5;
 const DEFAULT_REDELIVERY_DELAY_MS = 10;
 
 interface Delivery {

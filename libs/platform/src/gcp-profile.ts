@@ -26,6 +26,8 @@ import {
   type ProjectConfig,
 } from './project-config';
 import type { ServiceEnv } from './service-env';
+import { computationLogSink, type Logger } from './logging/logger';
+import { logEvents } from './logging/event-log-lines';
 import { newServiceStats, type ServiceContext, type ServiceName } from './service-module';
 
 /** The adapters of the gcp profile: Spanner log and results, Pub/Sub bus, read-only DuckDB sources. */
@@ -44,7 +46,13 @@ export interface GcpProfile extends ServiceContext {
   close(): Promise<void>;
 }
 
-export async function openGcpProfile(env: ServiceEnv, service: ServiceName): Promise<GcpProfile> {
+export async function openGcpProfile(
+  env: ServiceEnv,
+  service: ServiceName,
+  /** logger: the decisions this process appends, computations' this.log() lines, bus errors */
+  opts: { logger?: Logger } = {},
+): Promise<GcpProfile> {
+  const { logger } = opts;
   const root = findProjectRoot(env.ALMANAC_PROJECT_ROOT ?? process.cwd());
   const loaded = loadProjectConfig(root);
   const execution = loaded.execution;
@@ -71,7 +79,16 @@ export async function openGcpProfile(env: ServiceEnv, service: ServiceName): Pro
   const checkpoints = createSpannerCheckpointStore(database);
   const pubsub = new PubSub({ projectId: env.GOOGLE_CLOUD_PROJECT });
   // topics and subscriptions come from `npm run provision:pubsub` (infra/pubsub)
-  const bus = createPubSubBus(pubsub, { autoCreate: false });
+  const bus = createPubSubBus(pubsub, {
+    autoCreate: false,
+    ...(logger && {
+      onError: (error: unknown, context: string) =>
+        logger.error(
+          { error: error instanceof Error ? error.message : String(error) },
+          `pubsub: ${context}`,
+        ),
+    }),
+  });
   // the emulator runs one read-write transaction at a time: queue this process's writes
   const results = createSpannerResultStore(database, {
     serializeWrites: Boolean(process.env.SPANNER_EMULATOR_HOST),
@@ -81,8 +98,11 @@ export async function openGcpProfile(env: ServiceEnv, service: ServiceName): Pro
     readOnly: true,
     schemaTtlMs: config.warehouse.schemaTtlMs,
   });
-  const publisher = new EventPublisher(store, bus, undefined, (events) =>
-    outbox.markPublished(events.map((e) => e.eventId)),
+  const publisher = new EventPublisher(
+    store,
+    bus,
+    logger && ((events) => logEvents(logger, events)),
+    (events) => outbox.markPublished(events.map((e) => e.eventId)),
   );
   return {
     root,
@@ -98,6 +118,8 @@ export async function openGcpProfile(env: ServiceEnv, service: ServiceName): Pro
     schemas: eventSchemas,
     owner: env.ALMANAC_OWNER ?? `${service}@${hostname()}:${process.pid}`,
     clock: () => new Date(),
+    logger,
+    log: logger && computationLogSink(logger),
     stats: newServiceStats(),
     checkpoints,
     relayOutbox: () => relayOutbox(outbox, (topic, messages) => bus.publish(topic, messages)),

@@ -1,8 +1,10 @@
-import type { DynamicModule, INestApplication } from '@nestjs/common';
+import { Logger as NestLogger, type DynamicModule, type INestApplication } from '@nestjs/common';
 import { openGcpProfile, type GcpProfile } from './gcp-profile';
 import { gcpReadiness } from './gcp-readiness';
 import { parseServiceEnv, type ServiceEnv } from './service-env';
 import { hostService, type ServiceHandle } from './service-host';
+import { createLogger, serviceLogFormat, type Logger } from './logging/logger';
+import { nestLogger } from './logging/nest-logger';
 import { ProfileModule, type ServiceName } from './service-module';
 import { initTracing } from './tracing';
 
@@ -25,20 +27,34 @@ export async function runGcpService(
   } = {},
 ): Promise<void> {
   const env = opts.env ?? process.env;
+  let logger: Logger | undefined;
   try {
     const serviceEnv = parseServiceEnv(env, name);
     // before the clients open: trace ids exist from the first message on (ADR 0022)
     const tracing = initTracing({ service: name, env });
-    const profile = await openGcpProfile(serviceEnv, name);
+    logger = createLogger({
+      service: name,
+      format: serviceLogFormat(serviceEnv.ALMANAC_LOG_FORMAT, Boolean(process.stdout.isTTY)),
+      level: serviceEnv.ALMANAC_LOG_LEVEL,
+      projectId: serviceEnv.GOOGLE_CLOUD_PROJECT,
+    });
+    const log = logger;
+    // every Nest logger of this process (one service a process) writes through it
+    NestLogger.overrideLogger(nestLogger(log));
+    const profile = await openGcpProfile(serviceEnv, name, { logger: log });
     const handle: ServiceHandle = {
       name,
       health: () => ({ owner: profile.owner, ...profile.stats }),
       readiness: gcpReadiness(profile),
       // stop pulling and finish in-flight messages while /health/ready answers 503
-      drain: () => profile.bus.close(),
+      drain: () => {
+        log.info(`almanac ${name}: stopping: finishing in-flight messages`);
+        return profile.bus.close();
+      },
       close: async () => {
         await profile.close();
         await tracing.shutdown(); // exports the spans still buffered
+        log.info(`almanac ${name}: stopped`);
       },
     };
     let app: INestApplication;
@@ -55,13 +71,17 @@ export async function runGcpService(
       throw e;
     }
     const url = (await app.getUrl()).replace('[::1]', '127.0.0.1');
-    // one line that supervisors and tests read to find the service
-    process.stdout.write(`almanac ${name}: listening on ${url}\n`);
+    // the line that supervisors and tests read to find the service: the URL ends at a space, in
+    // the JSON line too
+    log.info(
+      { url, owner: profile.owner },
+      `almanac ${name}: listening on ${url} (pid ${process.pid})`,
+    );
   } catch (e) {
     const message = e instanceof Error ? e.message : String(e);
-    process.stderr.write(
-      `${message.startsWith('almanac ') ? message : `almanac ${name}: ${message}`}\n`,
-    );
+    const line = message.startsWith('almanac ') ? message : `almanac ${name}: ${message}`;
+    if (logger) logger.error(line);
+    else process.stderr.write(`${line}\n`);
     process.exitCode = 1;
   }
 }

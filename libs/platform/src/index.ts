@@ -14,3 +14,13 @@ export * from './retention-sweep';
 export * from './backfill-request';
 export * from './tracing';
 export * from './trace-file-exporter';
+export {
+  createLogger,
+  computationLogSink,
+  cliLogFormat,
+  InvalidLogFormatError,
+  LABELS_FIELD,
+  type LogFormat,
+  type Logger,
+} from './logging/logger';
+export { logEvents } from './logging/event-log-lines';

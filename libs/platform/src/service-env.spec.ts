@@ -12,4 +12,15 @@ describe('service environment', () => {
       /almanac worker: invalid environment: SPANNER_INSTANCE: .*; SPANNER_DATABASE: .*; PORT: /,
     );
   });
+
+  it('reads the log format and level: json or human, info by default', () => {
+    expect(parseServiceEnv(valid, 'worker')).toMatchObject({ ALMANAC_LOG_LEVEL: 'info' });
+    expect(parseServiceEnv(valid, 'worker').ALMANAC_LOG_FORMAT).toBeUndefined();
+    expect(
+      parseServiceEnv({ ...valid, ALMANAC_LOG_FORMAT: 'human', ALMANAC_LOG_LEVEL: 'debug' }, 'api'),
+    ).toMatchObject({ ALMANAC_LOG_FORMAT: 'human', ALMANAC_LOG_LEVEL: 'debug' });
+    expect(() => parseServiceEnv({ ...valid, ALMANAC_LOG_FORMAT: 'xml' }, 'api')).toThrow(
+      /almanac api: invalid environment: ALMANAC_LOG_FORMAT: /,
+    );
+  });
 });

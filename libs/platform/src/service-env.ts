@@ -20,6 +20,10 @@ export const ServiceEnvSchema = z.object({
   ALMANAC_BATCH_TIMEOUT_MS: z.coerce.number().int().positive().optional(),
   ALMANAC_BATCH_SIZE: z.coerce.number().int().positive().optional(),
   ALMANAC_MAX_IN_FLIGHT: z.coerce.number().int().positive().optional(),
+  /** json (default when stdout is not a terminal) or human (default on a terminal): ADR 0023 */
+  ALMANAC_LOG_FORMAT: z.enum(['json', 'human']).optional(),
+  /** the lowest severity logged (default info; debug adds a line per message handled) */
+  ALMANAC_LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
   /** the scheduler's tick interval (overrides scheduler.tickIntervalMs); 0: no timer, POST /tick only */
   ALMANAC_TICK_INTERVAL_MS: z.coerce.number().int().nonnegative().optional(),
 });

@@ -10,9 +10,16 @@ import type { EventSchemas } from '@almanac/contracts';
 import type { CheckpointStore } from '@almanac/domain/projections';
 import type { EventStore } from '@almanac/eventlog';
 import type { LogSink } from '@almanac/kernel';
-import { deadLetterTopic, type Bus, type Subscription } from '@almanac/messaging';
+import {
+  DEFAULT_MAX_DELIVERY_ATTEMPTS,
+  deadLetterTopic,
+  type Bus,
+  type ReceivedMessage,
+  type Subscription,
+} from '@almanac/messaging';
 import type { ResultStore, Warehouse } from '@almanac/warehouse';
 import type { EventPublisher } from './event-publisher';
+import { messageLogContext, withLogContext, type Logger } from './logging/logger';
 import type { LoadedProject } from './load-computations';
 import type { ProjectConfig } from './project-config';
 import { consumeMessage } from './tracing';
@@ -42,6 +49,11 @@ export interface ServiceContext {
   clock: () => Date;
   /** lines computations write with this.log() */
   log?: LogSink;
+  /**
+   * the process's structured log (ADR 0023): with it, each message is handled inside a log
+   * context (its run, computation, batch, trace id) and handling is logged
+   */
+  logger?: Logger;
   /** messages handled and failed by this process's subscriptions (for /health) */
   stats: { subscriptions: number; handled: number; failed: number };
   /** a message a subscription gave up on (dead-lettered), with the reason */
@@ -92,22 +104,25 @@ export class BusSubscriptions implements OnApplicationBootstrap, BeforeApplicati
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
-    const { bus, stats, onDeadLetter } = this.ctx;
+    const { bus, stats, onDeadLetter, logger } = this.ctx;
     for (const spec of this.specs) {
+      const handle = async (m: ReceivedMessage) => {
+        try {
+          await spec.handle(m.data);
+          stats.handled++;
+        } catch (e) {
+          stats.failed++;
+          throw e;
+        }
+      };
+      const inner = logger ? logged(logger, spec.subscription, handle) : handle;
       this.open.push(
         await bus.subscribe(
           spec.topic,
           spec.subscription,
-          async (m) => {
-            try {
-              // in a consumer span, child of the span that appended the event (ADR 0022)
-              await consumeMessage(spec.subscription, m, () => spec.handle(m.data));
-              stats.handled++;
-            } catch (e) {
-              stats.failed++;
-              throw e;
-            }
-          },
+          // in a consumer span, child of the span that appended the event (ADR 0022); the log
+          // context inside it, so the handler's lines carry the span (ADR 0023)
+          (m) => consumeMessage(spec.subscription, m, () => inner(m)),
           { concurrency: spec.concurrency },
         ),
       );
@@ -127,6 +142,43 @@ export class BusSubscriptions implements OnApplicationBootstrap, BeforeApplicati
   async beforeApplicationShutdown(): Promise<void> {
     await Promise.all(this.open.splice(0).map((s) => s.close()));
   }
+}
+
+/**
+ * `handle` inside the log context of its message (the run, computation and batch of the envelope,
+ * the service of the subscription), logging each message handled (debug), each failed handling
+ * (warn: it is redelivered) and the last one (error: the bus dead-letters the message).
+ */
+function logged(
+  logger: Logger,
+  subscription: string,
+  handle: (m: ReceivedMessage) => Promise<void>,
+): (m: ReceivedMessage) => Promise<void> {
+  const service = subscription.split('.')[0];
+  return (m) => {
+    const ctx = messageLogContext(m.data, service);
+    return withLogContext(ctx, async () => {
+      const t0 = performance.now();
+      const fields = { event: ctx.type, subscription, attempt: m.deliveryAttempt };
+      try {
+        await handle(m);
+      } catch (e) {
+        const error = e instanceof Error ? e.message : String(e);
+        if (m.deliveryAttempt >= DEFAULT_MAX_DELIVERY_ATTEMPTS)
+          logger.error(
+            { ...fields, error },
+            `message dead-lettered after ${m.deliveryAttempt} attempts: ${error}`,
+          );
+        else logger.warn({ ...fields, error }, `handling failed, to be redelivered: ${error}`);
+        throw e;
+      }
+      if (logger.isLevelEnabled('debug'))
+        logger.debug(
+          { ...fields, durationMs: Math.round(performance.now() - t0) },
+          `handled ${ctx.type ?? 'a message'}`,
+        );
+    });
+  };
 }
 
 /** A provider of a service module's subscriptions, built from its handlers. */

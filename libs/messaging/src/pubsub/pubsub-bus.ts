@@ -7,6 +7,7 @@ import {
   type SubscribeOptions,
   type Subscription,
   deadLetterTopic,
+  DEFAULT_MAX_DELIVERY_ATTEMPTS,
 } from '../bus.port';
 import {
   BusClosedError,
@@ -61,7 +62,6 @@ export type PubSubBus = Bus & {
 };
 
 const DEFAULT_CONCURRENCY = 10;
-const DEFAULT_MAX_DELIVERY_ATTEMPTS = 5;
 /** Pub/Sub attribute values are limited to 1024 bytes. */
 const MAX_ATTRIBUTE_BYTES = 1024;
 
