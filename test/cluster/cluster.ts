@@ -56,10 +56,22 @@ export async function startCluster(opts: {
   /** extra environment of every service (execution overrides for fault tests) */
   env?: Record<string, string>;
   replicas?: Replicas;
+  /**
+   * how a service's process starts: node with these arguments in this folder; default
+   * `node bin/almanac-service <service>` in the repository (the production-bundle test starts
+   * each service's bundle instead)
+   */
+  launcher?: (service: Service) => { args: string[]; cwd: string };
   /** aborting it while the cluster starts stops what has started and rejects */
   signal?: AbortSignal;
 }): Promise<Cluster> {
   const log = opts.log ?? (() => undefined);
+  const launcher =
+    opts.launcher ??
+    ((service: Service) => ({
+      args: [join(REPO_ROOT, 'bin', 'almanac-service'), service],
+      cwd: REPO_ROOT,
+    }));
   const counts = SERVICES.map((service) => {
     const n = opts.replicas?.[service] ?? 1;
     if (!Number.isInteger(n) || n < 1)
@@ -136,8 +148,9 @@ export async function startCluster(opts: {
       const name = `${service}-${replica}`;
       if (startingUp) signal?.throwIfAborted();
       const t0 = performance.now();
-      const child = spawn(process.execPath, [join(REPO_ROOT, 'bin', 'almanac-service'), service], {
-        cwd: REPO_ROOT,
+      const { args, cwd } = launcher(service);
+      const child = spawn(process.execPath, args, {
+        cwd,
         // the replica's own owner wins over opts.env: two processes must never share one
         env: { ...process.env, ...env, ALMANAC_OWNER: name },
         stdio: ['ignore', 'pipe', 'pipe'],
