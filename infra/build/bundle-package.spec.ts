@@ -29,7 +29,6 @@ describe('the package.json of a bundle', () => {
 
   it('given the packages a bundle requires, then it lists exactly those at the versions of the root lock', () => {
     const manifest = bundlePackageJson(
-      'api',
       new Map([
         ['zod', 'libs/contracts/src/envelope.ts'],
         ['@nestjs/core', 'libs/platform/src/service-host.ts'],
@@ -38,7 +37,7 @@ describe('the package.json of a bundle', () => {
       lock,
     );
     expect(manifest).toMatchObject({
-      name: 'almanac-api',
+      name: 'almanac-services',
       version: '0.1.0',
       main: 'main.js',
       dependencies: { '@nestjs/core': '11.2.10', zod: '4.6.7' },
@@ -48,14 +47,12 @@ describe('the package.json of a bundle', () => {
   });
 
   it('given a bundle that requires a devDependency, then the build fails naming the package and the file', () => {
-    expect(() =>
-      bundlePackageJson('worker', new Map([['jest', 'libs/x/src/y.ts']]), root, lock),
-    ).toThrow(
-      'worker: libs/x/src/y.ts requires "jest", which is a devDependency of the root package.json',
+    expect(() => bundlePackageJson(new Map([['jest', 'libs/x/src/y.ts']]), root, lock)).toThrow(
+      'libs/x/src/y.ts requires "jest", which is a devDependency of the root package.json',
     );
-    expect(() =>
-      bundlePackageJson('worker', new Map([['left-pad', 'libs/x/src/y.ts']]), root, lock),
-    ).toThrow('requires "left-pad", which is not a dependency of the root package.json');
+    expect(() => bundlePackageJson(new Map([['left-pad', 'libs/x/src/y.ts']]), root, lock)).toThrow(
+      'requires "left-pad", which is not a dependency of the root package.json',
+    );
   });
 });
 

@@ -1,6 +1,6 @@
-// The production package.json of a bundle: exactly the npm packages the bundled code requires,
-// at the versions the root package-lock.json installs, so `npm ci --omit=dev` in the bundle
-// folder installs those and what they depend on, nothing else.
+// The production package.json of the bundles: exactly the npm packages the bundled code
+// requires, at the versions the root package-lock.json installs, so `npm ci --omit=dev` in a
+// bundle folder installs those and what they depend on, nothing else.
 import { builtinModules } from 'node:module';
 
 /**
@@ -28,7 +28,7 @@ export interface RootLock {
 }
 
 /** A bundle needs a package the root does not list as a runtime dependency. */
-export class BundleDependencyError extends Error {
+class BundleDependencyError extends Error {
   readonly code = 'bundle-dependency';
   constructor(message: string) {
     super(message);
@@ -37,12 +37,11 @@ export class BundleDependencyError extends Error {
 }
 
 /**
- * The bundle's package.json. `imports` maps each package the bundle requires to a file that
+ * The bundles' package.json. `imports` maps each package the bundles require to a file that
  * requires it (for the error). A package that is a devDependency of the root, or not a direct
  * dependency at all, fails the build: in production nothing would install it.
  */
 export function bundlePackageJson(
-  app: string,
   imports: Map<string, string>,
   root: RootManifest,
   lock: RootLock,
@@ -52,22 +51,22 @@ export function bundlePackageJson(
     if (!root.dependencies?.[pkg]) {
       const dev = root.devDependencies?.[pkg] ? 'a devDependency' : 'not a dependency';
       throw new BundleDependencyError(
-        `${app}: ${importer} requires "${pkg}", which is ${dev} of the root package.json; ` +
+        `${importer} requires "${pkg}", which is ${dev} of the root package.json; ` +
           'move it to "dependencies" (the production install omits everything else)',
       );
     }
     const version = lock.packages[`node_modules/${pkg}`]?.version;
     if (!version)
       throw new BundleDependencyError(
-        `${app}: "${pkg}" is not installed per package-lock.json; run npm install`,
+        `"${pkg}" is not installed per package-lock.json; run npm install`,
       );
     dependencies[pkg] = version;
   }
   return {
-    name: `almanac-${app}`,
+    name: 'almanac-services',
     version: root.version,
     private: true,
-    description: `Almanac ${app} service, bundled (npm run build)`,
+    description: 'Almanac services, bundled (npm run build): their production dependencies',
     license: 'UNLICENSED',
     engines: { node: '>=20' },
     main: 'main.js',

@@ -6,7 +6,10 @@
 import Module from 'node:module';
 import * as kernel from '@almanac/kernel';
 import * as platform from '@almanac/platform';
-import { register } from 'tsx/cjs/api';
+
+// tsx types its CommonJS API for node16 resolution only; this repo resolves as node10
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { register } = require('tsx/cjs/api') as { register: () => void };
 
 /** The modules a project may import at run time, served from the bundle. */
 const SHARED_MODULES: Record<string, unknown> = {
