@@ -9,14 +9,17 @@ import { terraform } from './terraform';
 const USAGE = `usage:
   npm run infra:generate -- terraform
       writes infra/gcp/almanac.tf.json from infra/pubsub/topology.json and infra/gcp/services.ts
-  npm run infra:generate -- kubernetes --project ID --image IMAGE [--prometheus URL]
+  npm run infra:generate -- kubernetes --project ID --registry REGISTRY --tag TAG [--prometheus URL]
       prints the Kubernetes manifests (a v1 List, JSON) for kubectl apply -f -
 options:
-  --project ID       the GCP project id (service account emails, Workload Identity)
-  --image IMAGE      the Almanac image every service and the migrate Job run
-  --prometheus URL   Prometheus query endpoint KEDA asks for the api's request rate
-                     (default http://frontend.almanac.svc:9090, Managed Prometheus' frontend)
-  --help             this text`;
+  --project ID         the GCP project id (service account emails, Workload Identity)
+  --registry REGISTRY  where the images are (e.g. europe-west1-docker.pkg.dev/ID/almanac):
+                       each service runs REGISTRY/almanac-<service>:TAG, the migrate Job
+                       REGISTRY/almanac-migrate:TAG (infra/docker/*.Dockerfile)
+  --tag TAG            the images' tag
+  --prometheus URL     Prometheus query endpoint KEDA asks for the api's request rate
+                       (default http://frontend.almanac.svc:9090, Managed Prometheus' frontend)
+  --help               this text`;
 
 const root = join(__dirname, '..', '..');
 export const TERRAFORM_FILE = join(root, 'infra', 'gcp', 'almanac.tf.json');
@@ -34,7 +37,8 @@ function main(argv: string[]): number {
     allowPositionals: true,
     options: {
       project: { type: 'string' },
-      image: { type: 'string' },
+      registry: { type: 'string' },
+      tag: { type: 'string' },
       prometheus: { type: 'string', default: 'http://frontend.almanac.svc:9090' },
       help: { type: 'boolean' },
     },
@@ -50,7 +54,7 @@ function main(argv: string[]): number {
     return 0;
   }
   if (what === 'kubernetes') {
-    const missing = (['project', 'image'] as const).filter((k) => !values[k]);
+    const missing = (['project', 'registry', 'tag'] as const).filter((k) => !values[k]);
     if (missing.length > 0) {
       process.stderr.write(
         `kubernetes needs ${missing.map((m) => `--${m}`).join(' and ')}\n${USAGE}\n`,
@@ -59,7 +63,8 @@ function main(argv: string[]): number {
     }
     const items = kubernetes(loadTopology(), {
       project: values.project as string,
-      image: values.image as string,
+      registry: values.registry as string,
+      tag: values.tag as string,
       prometheus: values.prometheus as string,
     });
     for (const item of items) item.validate();

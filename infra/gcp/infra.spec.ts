@@ -10,7 +10,8 @@ import { terraform } from './terraform';
 
 const options = {
   project: 'acme-almanac',
-  image: 'europe-west1-docker.pkg.dev/acme-almanac/almanac/almanac:1',
+  registry: 'europe-west1-docker.pkg.dev/acme-almanac/almanac',
+  tag: '1',
   prometheus: 'http://frontend.almanac.svc:9090',
 };
 
@@ -204,11 +205,14 @@ describe('infrastructure generated from topology.json and the service list', () 
       (m): m is Deployment => m instanceof Deployment && m.metadata?.name === 'almanac-worker',
     );
     expect(worker?.spec?.template.spec?.serviceAccountName).toBe('almanac-worker');
-    expect(worker?.spec?.template.spec?.containers[0].command).toEqual([
-      'node',
-      'bin/almanac-service',
-      'worker',
-    ]);
+    const container = worker?.spec?.template.spec?.containers[0];
+    // its own image, whose CMD starts the worker (infra/docker/worker.Dockerfile)
+    expect(container?.image).toBe(
+      'europe-west1-docker.pkg.dev/acme-almanac/almanac/almanac-worker:1',
+    );
+    expect(container?.command).toBeUndefined();
+    expect(container?.readinessProbe?.httpGet?.path).toBe('/health/ready');
+    expect(container?.livenessProbe?.httpGet?.path).toBe('/health/live');
     const ksa = manifests.find(
       (m) => m.kind === 'ServiceAccount' && m.metadata?.name === 'almanac-worker',
     );
@@ -226,11 +230,9 @@ describe('infrastructure generated from topology.json and the service list', () 
     const manifests = kubernetes(topology, options);
     const job = manifests.find((m) => m.kind === 'Job') as Job | undefined;
     expect(job?.spec?.template.spec?.serviceAccountName).toBe('almanac-migrate');
-    expect(job?.spec?.template.spec?.containers[0].command).toEqual([
-      'npm',
-      'run',
-      'migrate:spanner',
-    ]);
+    expect(job?.spec?.template.spec?.containers[0].image).toBe(
+      'europe-west1-docker.pkg.dev/acme-almanac/almanac/almanac-migrate:1',
+    );
     expect(manifests.filter((m) => m.kind === 'Service').map((m) => m.metadata?.name)).toEqual([
       'almanac-api',
     ]);

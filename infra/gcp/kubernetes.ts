@@ -16,8 +16,10 @@ import { MIGRATE, NAMESPACE, serviceAccountId } from './terraform';
 interface KubernetesOptions {
   /** the GCP project id (service account emails, Workload Identity) */
   project: string;
-  /** the one Almanac image, which holds bin/almanac-service and the project's computations */
-  image: string;
+  /** where the images are pushed: each service runs `<registry>/almanac-<service>:<tag>` */
+  registry: string;
+  /** the tag of every image (infra/docker/<service>.Dockerfile) */
+  tag: string;
   /** a Prometheus-compatible query endpoint that scrapes the api's /metrics */
   prometheus: string;
 }
@@ -25,6 +27,10 @@ interface KubernetesOptions {
 /** The KEDA TriggerAuthentication every Pub/Sub trigger uses: the operator's Workload Identity. */
 const AUTH = 'gcp-workload-identity';
 const PORT = 8080;
+
+/** The image of a service (or of the migrate Job): one per Dockerfile of infra/docker. */
+const imageOf = (name: string, options: Pick<KubernetesOptions, 'registry' | 'tag'>) =>
+  `${options.registry.replace(/\/+$/, '')}/almanac-${name}:${options.tag}`;
 
 export type Manifest =
   Namespace | ServiceAccount | Deployment | Service | Job | ScaledObject | TriggerAuthentication;
@@ -121,8 +127,7 @@ export function kubernetes(topology: PubSubTopology, options: KubernetesOptions)
             containers: [
               {
                 name: 'migrate',
-                image: options.image,
-                command: ['npm', 'run', 'migrate:spanner'],
+                image: imageOf(MIGRATE, options),
                 env: [
                   { name: 'GOOGLE_CLOUD_PROJECT', value: options.project },
                   { name: 'SPANNER_INSTANCE', value: 'almanac' },
@@ -154,12 +159,16 @@ export function kubernetes(topology: PubSubTopology, options: KubernetesOptions)
               containers: [
                 {
                   name: service.name,
-                  image: options.image,
-                  command: ['node', 'bin/almanac-service', service.name],
+                  // the image's CMD starts the service: node main.js
+                  image: imageOf(service.name, options),
                   env: env(options),
                   ports: [{ name: 'http', containerPort: PORT }],
-                  readinessProbe: { httpGet: { path: '/health', port: PORT } },
-                  livenessProbe: { httpGet: { path: '/health', port: PORT }, periodSeconds: 20 },
+                  // ADR 0021: ready = Spanner answers and the subscriptions stream, not draining
+                  readinessProbe: { httpGet: { path: '/health/ready', port: PORT } },
+                  livenessProbe: {
+                    httpGet: { path: '/health/live', port: PORT },
+                    periodSeconds: 20,
+                  },
                   resources: {
                     requests: { cpu: service.cpu, memory: service.memory },
                     limits: { memory: service.memory },

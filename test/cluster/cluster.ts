@@ -27,6 +27,13 @@ interface ServiceProcess {
   output(): string;
 }
 
+/** how one replica starts: `node <args>` in `cwd`, with `env` over the cluster's environment */
+interface Launch {
+  args: string[];
+  cwd: string;
+  env?: Record<string, string>;
+}
+
 export interface Cluster {
   env: Record<string, string>;
   /** the emulators the services talk to (pause one to rehearse an outage) */
@@ -60,10 +67,22 @@ export async function startCluster(opts: {
   /** extra environment of every service (execution overrides for fault tests) */
   env?: Record<string, string>;
   replicas?: Replicas;
+  /**
+   * how a service's process starts: node with these arguments in this folder, with this extra
+   * environment; default `node bin/almanac-service <service>` in the repository (the
+   * production-bundle test starts each service's bundle instead)
+   */
+  launcher?: (service: Service) => Launch;
   /** aborting it while the cluster starts stops what has started and rejects */
   signal?: AbortSignal;
 }): Promise<Cluster> {
   const log = opts.log ?? (() => undefined);
+  const launcher =
+    opts.launcher ??
+    ((service: Service): Launch => ({
+      args: [join(REPO_ROOT, 'bin', 'almanac-service'), service],
+      cwd: REPO_ROOT,
+    }));
   const counts = SERVICES.map((service) => {
     const n = opts.replicas?.[service] ?? 1;
     if (!Number.isInteger(n) || n < 1)
@@ -140,10 +159,11 @@ export async function startCluster(opts: {
       const name = `${service}-${replica}`;
       if (startingUp) signal?.throwIfAborted();
       const t0 = performance.now();
-      const child = spawn(process.execPath, [join(REPO_ROOT, 'bin', 'almanac-service'), service], {
-        cwd: REPO_ROOT,
+      const how = launcher(service);
+      const child = spawn(process.execPath, how.args, {
+        cwd: how.cwd,
         // the replica's own owner wins over opts.env: two processes must never share one
-        env: { ...process.env, ...env, ALMANAC_OWNER: name },
+        env: { ...process.env, ...env, ...how.env, ALMANAC_OWNER: name },
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       children.add(child);
