@@ -99,7 +99,7 @@ export function ownerOf(subscription: string): ServiceSpec {
 }
 
 /** What a backlog autoscaler reads of one subscription (Cloud Monitoring, via KEDA's gcp-pubsub scaler). */
-export interface Backlog {
+interface Backlog {
   /** messages published and not yet acked (`num_undelivered_messages`) */
   messages: number;
   /** age of the oldest unacked message (`oldest_unacked_message_age`), when the rule uses it */

@@ -53,7 +53,7 @@ export interface DrainReport {
   scaling: ScalingStep[];
 }
 
-export interface AutoscaleOptions {
+interface AutoscaleOptions {
   rule: Rule;
   /**
    * the most replicas this machine may start, standing in for the node pool's capacity: the rule's
