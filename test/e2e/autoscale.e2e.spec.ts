@@ -58,6 +58,8 @@ describe('autoscaling rehearsal: one worker under a backlog, scaled by the rule 
     expect(scaledOut).toMatchObject({ current: 1, desired: 2, started: ['worker-2'] });
     expect(scaledOut!.backlog).toBeGreaterThan(rule.scaling.messagesPerReplica);
     expect(report.scaling.flatMap((s) => s.started)).toEqual(['worker-2']);
+    // the executor keeps at most maxInFlight (10 here) batches requested: the backlog never exceeds it
+    expect(Math.max(...report.scaling.map((s) => s.backlog))).toBeLessThanOrEqual(10);
     expect(cluster!.replicasOf('worker').map((p) => p.name)).toEqual(['worker-1', 'worker-2']);
 
     // the log names the replica of every answer: both processes drained the backlog
