@@ -5,10 +5,16 @@ import { topics } from '@almanac/contracts';
 
 export type ServiceName = 'scheduler' | 'planner' | 'executor' | 'worker' | 'api';
 
+/** on the backlog of each subscription it owns: replicas = ceil(undelivered / perReplica) */
+export interface BacklogScaling {
+  kind: 'backlog';
+  messagesPerReplica: number;
+  oldestUnackedSeconds?: number;
+}
+
 /** How a service scales (KEDA ScaledObject). */
 export type Scaling =
-  /** on the backlog of each subscription it owns: replicas = ceil(undelivered / perReplica) */
-  | { kind: 'backlog'; messagesPerReplica: number; oldestUnackedSeconds?: number }
+  | BacklogScaling
   /** on requests per second to its HTTP port, read from its own /metrics (Prometheus) */
   | { kind: 'requests'; requestsPerSecondPerReplica: number };
 
@@ -90,4 +96,49 @@ export function ownerOf(subscription: string): ServiceSpec {
     );
   }
   return owner;
+}
+
+/** What a backlog autoscaler reads of one subscription (Cloud Monitoring, via KEDA's gcp-pubsub scaler). */
+interface Backlog {
+  /** messages published and not yet acked (`num_undelivered_messages`) */
+  messages: number;
+  /** age of the oldest unacked message (`oldest_unacked_message_age`), when the rule uses it */
+  oldestUnackedSeconds?: number;
+}
+
+/** The HPA's default tolerance: a ratio within 10 % of the target keeps the current count. */
+const HPA_TOLERANCE = 0.1;
+
+/**
+ * The replica count KEDA (through the HPA it drives) asks for, given one subscription's backlog
+ * and the current count: each trigger of the ScaledObject that kubernetes.ts generates is an
+ * AverageValue metric, so a trigger asks for ceil(metric / target) replicas, or keeps the current
+ * count when metric / (target x current) is within the tolerance; the largest ask wins, clamped to
+ * [minReplicas, maxReplicas]. The HPA's time-windowed behaviour (scale-up at most doubling or +4
+ * pods per 15 s, a 5-minute stabilization before scaling down) is not a function of one sample and
+ * is left to the caller. A service with several subscriptions: the largest count over them.
+ */
+export function desiredReplicas(
+  rule: Pick<ServiceSpec, 'minReplicas' | 'maxReplicas'> & { scaling: BacklogScaling },
+  backlog: Backlog,
+  current: number,
+): number {
+  const ask = (metric: number, target: number) => {
+    if (current > 0 && Math.abs(metric / (target * current) - 1) <= HPA_TOLERANCE) return current;
+    return Math.ceil(metric / target);
+  };
+  const { messagesPerReplica, oldestUnackedSeconds } = rule.scaling;
+  const asks = [ask(backlog.messages, messagesPerReplica)];
+  if (oldestUnackedSeconds !== undefined && backlog.oldestUnackedSeconds !== undefined)
+    asks.push(ask(backlog.oldestUnackedSeconds, oldestUnackedSeconds));
+  return Math.min(rule.maxReplicas, Math.max(rule.minReplicas, ...asks));
+}
+
+/** The rule of a service that scales on its backlog (the worker, the executor...). */
+export function backlogRule(name: ServiceName) {
+  const spec = SERVICES.find((s) => s.name === name)!;
+  const { scaling } = spec;
+  if (scaling.kind !== 'backlog')
+    throw new Error(`${name} scales on ${scaling.kind}, not on a subscription backlog`);
+  return { ...spec, scaling };
 }

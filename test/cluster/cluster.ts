@@ -45,7 +45,10 @@ export interface Cluster {
   /** the current process of every replica: services in start order, then replica 1, 2, ... */
   readonly processes: ServiceProcess[];
   replicasOf(service: Service): ServiceProcess[];
-  /** (re)starts one replica as a new process under the same name; stops the old one if it still runs */
+  /**
+   * (re)starts one replica as a new process under the same name; stops the old one if it still
+   * runs. The next replica number (one more than the service has) adds a replica (scaling out).
+   */
   start(service: Service, replica?: number): Promise<ServiceProcess>;
   /** sends `signal` to a replica by name (`worker-2`) and waits until it exits */
   kill(name: string, signal?: NodeJS.Signals): Promise<void>;
@@ -227,6 +230,7 @@ export async function startCluster(opts: {
       return proc;
     };
     const replicasOf = (service: Service) => processes.filter((p) => p.service === service);
+    const adding = new Map<Service, number>();
     return {
       env,
       emulators: { pubsub: pubsubEmu, spanner: spannerEmu },
@@ -241,6 +245,18 @@ export async function startCluster(opts: {
       },
       replicasOf,
       async start(service, replica = 1) {
+        // replicas being added count, so that several can be added at once (as KEDA does)
+        if (replica === replicasOf(service).length + (adding.get(service) ?? 0) + 1) {
+          adding.set(service, (adding.get(service) ?? 0) + 1);
+          try {
+            const added = await launch(service, replica);
+            const before = replicasOf(service).filter((p) => p.replica < replica);
+            processes.splice(processes.indexOf(before[before.length - 1]) + 1, 0, added);
+            return added;
+          } finally {
+            adding.set(service, adding.get(service)! - 1);
+          }
+        }
         const old = byName(`${service}-${replica}`);
         await stopProcess(old.child);
         const fresh = await launch(service, replica);

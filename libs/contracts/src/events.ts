@@ -183,6 +183,8 @@ export const BatchDonePayload = z.object({
   /** the batch error cannot be fixed by retrying (bad table setting, unknown column...) */
   permanent: z.boolean().optional(),
   durationMs: z.number().nonnegative(),
+  /** the worker replica that did it (its owner name, ALMANAC_OWNER); absent in older events */
+  worker: z.string().min(1).optional(),
 });
 
 export const CircuitOpenedPayload = z.object({

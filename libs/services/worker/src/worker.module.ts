@@ -26,6 +26,7 @@ export class WorkerModule {
               log: ctx.log,
               store: ctx.store,
               schemas: ctx.schemas,
+              owner: ctx.owner,
             }),
         },
         subscriptionsProvider(WORKER_SUBSCRIPTIONS, WorkerService, (worker, ctx) => [

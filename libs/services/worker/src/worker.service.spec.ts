@@ -107,4 +107,27 @@ describe('worker: requests of superseded attempts', () => {
     await worker.onMessage(JSON.stringify(request(2)));
     expect((await answers()).map((e) => e.eventId)).toEqual(['BatchDone:r1:A:2:0:0']);
   });
+
+  it('records the replica that did the batch in its BatchDone when it knows its owner name', async () => {
+    const named = new WorkerService({
+      publisher: new EventPublisher(store, createInProcessBus()),
+      project: { manifest: { entries: new Map() }, planned: new Map() } as unknown as LoadedProject,
+      config: parseProjectConfig({
+        warehouse: { path: 'warehouse.duckdb' },
+        tables: {},
+        entities: { table: 'users', idField: 'user_id' },
+      }),
+      warehouse: {} as Warehouse,
+      results: {} as ResultStore,
+      clock: () => new Date(at),
+      store,
+      schemas: eventSchemas,
+      owner: 'worker-2',
+    });
+    await store.append('run-r1-A', [started(1)]);
+    await named.onMessage(JSON.stringify(request(1)));
+    expect((await answers()).map((e) => e.payload)).toEqual([
+      expect.objectContaining({ batch: 0, worker: 'worker-2' }),
+    ]);
+  });
 });

@@ -28,6 +28,8 @@ export class WorkerService {
       store?: Pick<EventStore, 'readStream'>;
       /** how messages are read: older versions upcast (ADR 0011) */
       schemas: EventSchemas;
+      /** this replica's owner name, recorded in each BatchDone (which replica did which batch) */
+      owner?: string;
     },
   ) {
     const { manifest } = deps.project;
@@ -170,6 +172,7 @@ export class WorkerService {
           retry: p.retry,
           ...body,
           durationMs: Math.max(0, now.getTime() - started),
+          ...(this.deps.owner === undefined ? {} : { worker: this.deps.owner }),
         },
       }),
     ]);
