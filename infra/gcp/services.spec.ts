@@ -57,7 +57,8 @@ describe('desiredReplicas: the backlog rule KEDA applies (HPA AverageValue seman
     (service) => {
       const manifests = kubernetes(loadTopology(), {
         project: 'p',
-        image: 'i',
+        registry: 'r',
+        tag: 't',
         prometheus: 'http://prom',
       });
       const so = manifests.find(
