@@ -12,3 +12,4 @@ export * from './gcp-service';
 export * from './invalidation';
 export * from './retention-sweep';
 export * from './backfill-request';
+export * from './metrics';

@@ -14,6 +14,7 @@ import { deadLetterTopic, type Bus, type Subscription } from '@almanac/messaging
 import type { ResultStore, Warehouse } from '@almanac/warehouse';
 import type { EventPublisher } from './event-publisher';
 import type { LoadedProject } from './load-computations';
+import { ageSeconds, type AlmanacMetrics } from './metrics';
 import type { ProjectConfig } from './project-config';
 
 export type ServiceName = 'scheduler' | 'planner' | 'executor' | 'worker' | 'api';
@@ -49,6 +50,10 @@ export interface ServiceContext {
   checkpoints?: CheckpointStore;
   /** publishes what was committed to the log but not yet published (gcp: the Spanner outbox) */
   relayOutbox?: () => Promise<unknown>;
+  /** the outbox's unpublished rows, counted up to OUTBOX_COUNT_LIMIT (gcp) */
+  countOutbox?: () => Promise<number>;
+  /** this process's metrics (one registry per process), served at /metrics */
+  metrics: AlmanacMetrics;
 }
 
 export const SERVICE_CONTEXT = Symbol('almanac.ServiceContext');
@@ -91,19 +96,26 @@ export class BusSubscriptions implements OnApplicationBootstrap, BeforeApplicati
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
-    const { bus, stats, onDeadLetter } = this.ctx;
+    const { bus, stats, onDeadLetter, metrics } = this.ctx;
     for (const spec of this.specs) {
+      const labels = { subscription: spec.subscription };
+      metrics.messagesInFlight.set(labels, 0);
       this.open.push(
         await bus.subscribe(
           spec.topic,
           spec.subscription,
           async (m) => {
+            // wall time, as the publish time is (ctx.clock may be a test's)
+            metrics.messageAge.observe(labels, ageSeconds(m.publishTime, new Date()));
+            metrics.messagesInFlight.inc(labels);
             try {
               await spec.handle(m.data);
               stats.handled++;
             } catch (e) {
               stats.failed++;
               throw e;
+            } finally {
+              metrics.messagesInFlight.dec(labels);
             }
           },
           { concurrency: spec.concurrency },
