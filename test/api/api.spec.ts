@@ -509,6 +509,41 @@ describe('the api (embedded profile, `almanac serve`)', () => {
       );
       expect((await call('GET', '/metrics', { token: null })).status).toBe(401);
     });
+
+    it("GET /metrics also serves the services' metrics of the process (one registry) and its process metrics", async () => {
+      const m = await call<string>('GET', '/metrics', { token: VIEWER });
+      const value = (series: string) => {
+        const line = m.body.split('\n').find((l) => l.startsWith(`${series} `));
+        return line === undefined ? undefined : Number(line.slice(series.length + 1));
+      };
+      // every run this process requested, as the log holds them
+      const requested = (await api.engine.store.readAll()).filter((e) => e.type === 'RunRequested');
+      expect(value('almanac_events_appended_total{type="RunRequested"}')).toBe(requested.length);
+      expect(value('almanac_event_append_duration_seconds_count')).toBeGreaterThan(0);
+      expect(value('almanac_batches_dispatched_total{computation="Flaky"}')).toBeGreaterThan(0);
+      expect(value('almanac_batches_done_total{computation="Flaky"}')).toBeGreaterThan(0);
+      expect(value('almanac_batch_duration_seconds_count{computation="Flaky"}')).toBeGreaterThan(0);
+      // the worker's count agrees with the failures the decisions recorded (only Flaky fails)
+      expect(value('almanac_entities_failed_total{computation="Flaky"}')).toBeGreaterThan(0);
+      expect(value('almanac_entities_failed_total{computation="Flaky"}')).toBe(
+        value('almanac_failed_entities_total'),
+      );
+      expect(value('almanac_entities_processed_total{computation="Flaky"}')).toBeGreaterThan(2);
+      expect(value('almanac_breaker_state{computation="Flaky"}')).toBe(0);
+      expect(
+        value('almanac_message_age_seconds_count{subscription="planner.runs"}'),
+      ).toBeGreaterThanOrEqual(requested.length);
+      expect(value('almanac_messages_in_flight{subscription="worker.batches"}')).toBe(0);
+      // /metrics caught the api's views up first
+      expect(value('almanac_projection_lag_seconds{group="api"}')).toBe(0);
+      expect(value('almanac_projection_lag_seconds{group="executor"}')).toBeGreaterThanOrEqual(0);
+      expect(value('process_cpu_seconds_total')).toBeGreaterThan(0);
+      expect(
+        value(
+          'almanac_http_request_duration_seconds_count{method="GET",route="/runs/:id",status="200"}',
+        ),
+      ).toBeGreaterThan(0);
+    });
   });
 
   describe('logs', () => {

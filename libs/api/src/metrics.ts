@@ -75,8 +75,7 @@ export class ApiMetrics {
       registers,
       collect() {
         this.reset();
-        for (const entry of Object.values(source.views().decisions))
-          this.inc(entry.failedEntities);
+        for (const entry of Object.values(source.views().decisions)) this.inc(entry.failedEntities);
       },
     });
     new Gauge({

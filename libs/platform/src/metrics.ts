@@ -62,7 +62,6 @@ export class AlmanacMetrics {
   private readonly registers = [this.registry];
   private readonly clock: () => Date;
   private readonly projections = new Map<string, { log: LagLog; position: () => string | null }>();
-  private outbox: (() => Promise<number>) | undefined;
 
   readonly eventsAppended = new Counter({
     name: 'almanac_events_appended_total',
@@ -149,14 +148,6 @@ export class AlmanacMetrics {
           this.set({ group }, await projectionLagSeconds(p.log, p.position(), now));
       },
     });
-    new Gauge({
-      name: 'almanac_outbox_pending',
-      help: `Outbox rows committed with their event and not yet published (counted up to ${OUTBOX_COUNT_LIMIT}), read at scrape time; served by the process that relays the outbox.`,
-      registers: this.registers,
-      async collect() {
-        if (self.outbox) this.set(await self.outbox());
-      },
-    });
   }
 
   /** Scrape-time projection lag of a group of views kept by this process. */
@@ -164,9 +155,17 @@ export class AlmanacMetrics {
     this.projections.set(group, { log, position });
   }
 
-  /** Scrape-time count of the outbox's pending rows (the process that relays it). */
+  /** Scrape-time count of the outbox's pending rows: only the process that relays it serves it. */
   trackOutbox(countPending: () => Promise<number>): void {
-    this.outbox = countPending;
+    this.registry.removeSingleMetric('almanac_outbox_pending');
+    new Gauge({
+      name: 'almanac_outbox_pending',
+      help: `Outbox rows committed with their event and not yet published (counted up to ${OUTBOX_COUNT_LIMIT}), read at scrape time.`,
+      registers: this.registers,
+      async collect() {
+        this.set(await countPending());
+      },
+    });
   }
 
   /** What this process appended, as the log returned it: counts and what the events say. */
