@@ -3,6 +3,7 @@ import { createSqliteCheckpointStore } from '@almanac/eventlog';
 import { AlmanacQueries, apiProjections } from '@almanac/api';
 import { serveEmbedded, type ServedApi } from '@almanac/embedded';
 import { badRunRequests } from '../embedded/bad-run-requests';
+import { apiAutoscalerQuery, unansweredSelectors } from './autoscaler-query';
 import { computation, D, D_1, Fixture, STANDARD_CONFIG, STANDARD_FILES } from '../embedded/fixture';
 
 const OPERATOR = 'operator-token-0123456789';
@@ -543,6 +544,17 @@ describe('the api (embedded profile, `almanac serve`)', () => {
           'almanac_http_request_duration_seconds_count{method="GET",route="/runs/:id",status="200"}',
         ),
       ).toBeGreaterThan(0);
+    });
+
+    it("the api's autoscaler queries a metric the api exposes, with the labels it filters on", async () => {
+      const query = apiAutoscalerQuery();
+      expect(query).toContain('almanac_http_requests_total');
+      const m = await call<string>('GET', '/metrics', { token: VIEWER });
+      expect(unansweredSelectors(query, m.body)).toEqual([]);
+      // the check is real: a name the api does not expose is reported
+      expect(
+        unansweredSelectors('sum(rate(almanac_api_requests_total{x="1"}[2m]))', m.body),
+      ).toEqual(['almanac_api_requests_total: not on /metrics']);
     });
   });
 
