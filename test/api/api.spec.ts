@@ -539,6 +539,10 @@ describe('the api (embedded profile, `almanac serve`)', () => {
       expect(value('almanac_projection_lag_seconds{group="api"}')).toBe(0);
       expect(value('almanac_projection_lag_seconds{group="executor"}')).toBeGreaterThanOrEqual(0);
       expect(value('process_cpu_seconds_total')).toBeGreaterThan(0);
+      // the api's own, from its views: every run is over
+      expect(value('almanac_active_run_age_seconds')).toBe(0);
+      expect(value('almanac_run_duration_seconds_count')).toBe(requested.length);
+      expect(value('almanac_run_duration_seconds_sum')).toBeGreaterThan(0);
       expect(
         value(
           'almanac_http_request_duration_seconds_count{method="GET",route="/runs/:id",status="200"}',

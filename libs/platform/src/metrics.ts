@@ -135,7 +135,7 @@ export class AlmanacMetrics {
   constructor(opts: { clock?: () => Date } = {}) {
     this.clock = opts.clock ?? (() => new Date());
     processMetrics();
-    const self = this;
+    const { clock, projections } = this;
     new Gauge({
       name: 'almanac_projection_lag_seconds',
       help: 'Age of the oldest event a projection group of this process has not folded yet (0: up to date), read at scrape time.',
@@ -143,8 +143,8 @@ export class AlmanacMetrics {
       registers: this.registers,
       async collect() {
         this.reset();
-        const now = self.clock();
-        for (const [group, p] of self.projections)
+        const now = clock();
+        for (const [group, p] of projections)
           this.set({ group }, await projectionLagSeconds(p.log, p.position(), now));
       },
     });
