@@ -161,7 +161,10 @@ export class EmbeddedEngine {
     const results = opts.wrapResults ? opts.wrapResults(duckResults) : duckResults;
     const schemas = opts.schemas ?? eventSchemas;
     const metrics = new AlmanacMetrics();
-    const store = instrumentEventStore(createSqliteEventStore(paths.eventLog, { schemas }), metrics);
+    const store = instrumentEventStore(
+      createSqliteEventStore(paths.eventLog, { schemas }),
+      metrics,
+    );
     const bus = opts.bus ?? createInProcessBus();
     const onEvent = opts.onEvent;
     const followers = new Set<(e: Envelope) => void>();
