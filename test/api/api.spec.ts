@@ -3,6 +3,7 @@ import { createSqliteCheckpointStore } from '@almanac/eventlog';
 import { AlmanacQueries, apiProjections } from '@almanac/api';
 import { serveEmbedded, type ServedApi } from '@almanac/embedded';
 import { badRunRequests } from '../embedded/bad-run-requests';
+import { apiAutoscalerQuery, unansweredSelectors } from './autoscaler-query';
 import { computation, D, D_1, Fixture, STANDARD_CONFIG, STANDARD_FILES } from '../embedded/fixture';
 
 const OPERATOR = 'operator-token-0123456789';
@@ -508,6 +509,56 @@ describe('the api (embedded profile, `almanac serve`)', () => {
         /^almanac_http_requests_total\{method="GET",route="\/runs",status="200"\} \d+$/m,
       );
       expect((await call('GET', '/metrics', { token: null })).status).toBe(401);
+    });
+
+    it("GET /metrics also serves the services' metrics of the process (one registry) and its process metrics", async () => {
+      const m = await call<string>('GET', '/metrics', { token: VIEWER });
+      const value = (series: string) => {
+        const line = m.body.split('\n').find((l) => l.startsWith(`${series} `));
+        return line === undefined ? undefined : Number(line.slice(series.length + 1));
+      };
+      // every run this process requested, as the log holds them
+      const requested = (await api.engine.store.readAll()).filter((e) => e.type === 'RunRequested');
+      expect(value('almanac_events_appended_total{type="RunRequested"}')).toBe(requested.length);
+      expect(value('almanac_event_append_duration_seconds_count')).toBeGreaterThan(0);
+      expect(value('almanac_batches_dispatched_total{computation="Flaky"}')).toBeGreaterThan(0);
+      expect(value('almanac_batches_done_total{computation="Flaky"}')).toBeGreaterThan(0);
+      expect(value('almanac_batch_duration_seconds_count{computation="Flaky"}')).toBeGreaterThan(0);
+      // the worker's count agrees with the failures the decisions recorded (only Flaky fails)
+      expect(value('almanac_entities_failed_total{computation="Flaky"}')).toBeGreaterThan(0);
+      expect(value('almanac_entities_failed_total{computation="Flaky"}')).toBe(
+        value('almanac_failed_entities_total'),
+      );
+      expect(value('almanac_entities_processed_total{computation="Flaky"}')).toBeGreaterThan(2);
+      expect(value('almanac_breaker_state{computation="Flaky"}')).toBe(0);
+      expect(
+        value('almanac_message_age_seconds_count{subscription="planner.runs"}'),
+      ).toBeGreaterThanOrEqual(requested.length);
+      expect(value('almanac_messages_in_flight{subscription="worker.batches"}')).toBe(0);
+      // /metrics caught the api's views up first
+      expect(value('almanac_projection_lag_seconds{group="api"}')).toBe(0);
+      expect(value('almanac_projection_lag_seconds{group="executor"}')).toBeGreaterThanOrEqual(0);
+      expect(value('process_cpu_seconds_total')).toBeGreaterThan(0);
+      // the api's own, from its views: every run is over
+      expect(value('almanac_active_run_age_seconds')).toBe(0);
+      expect(value('almanac_run_duration_seconds_count')).toBe(requested.length);
+      expect(value('almanac_run_duration_seconds_sum')).toBeGreaterThan(0);
+      expect(
+        value(
+          'almanac_http_request_duration_seconds_count{method="GET",route="/runs/:id",status="200"}',
+        ),
+      ).toBeGreaterThan(0);
+    });
+
+    it("the api's autoscaler queries a metric the api exposes, with the labels it filters on", async () => {
+      const query = apiAutoscalerQuery();
+      expect(query).toContain('almanac_http_requests_total');
+      const m = await call<string>('GET', '/metrics', { token: VIEWER });
+      expect(unansweredSelectors(query, m.body)).toEqual([]);
+      // the check is real: a name the api does not expose is reported
+      expect(
+        unansweredSelectors('sum(rate(almanac_api_requests_total{x="1"}[2m]))', m.body),
+      ).toEqual(['almanac_api_requests_total: not on /metrics']);
     });
   });
 

@@ -56,6 +56,7 @@ describe('embedded engine: the circuit breaker', () => {
         e.correlationId === run.runId &&
         (e.payload as { computation?: string }).computation === 'Scores',
     );
+    const metrics = await engine.metrics.render();
     await f.close();
 
     expect(run.computations.Scores.status).toBe('failed');
@@ -66,5 +67,13 @@ describe('embedded engine: the circuit breaker', () => {
     expect(opened[0].payload).toMatchObject({ calls: 20, failures: 8 });
     // u01,u02 fail, u03..u05 pass, u06,u07 fail...: 8 of the first 20 calls; nothing after call 20
     expect(log.filter((e) => e.type === 'BatchRequested')).toHaveLength(20);
+    // what /metrics says about it: the breaker open, 8 failed and 12 good answers of 20 batches
+    const series = (s: string) => metrics.split('\n').find((l) => l.startsWith(`${s} `));
+    expect(series('almanac_breaker_state{computation="Scores"}')).toBe(
+      'almanac_breaker_state{computation="Scores"} 2',
+    );
+    expect(series('almanac_batches_dispatched_total{computation="Scores"}')).toMatch(/ 20$/);
+    expect(series('almanac_batches_failed_total{computation="Scores"}')).toMatch(/ 8$/);
+    expect(series('almanac_batches_done_total{computation="Scores"}')).toMatch(/ 12$/);
   });
 });

@@ -41,6 +41,7 @@ void runGcpService('scheduler', null, {
         BackfillModule.register(),
       ],
       providers: authProviders(authenticator),
+      metrics: profile.metrics,
     });
   },
 });

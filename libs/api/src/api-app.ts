@@ -9,7 +9,7 @@ import { APP_FILTER } from '@nestjs/core';
 import type { IncomingMessage } from 'node:http';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
-import type { ServiceHandle } from '@almanac/platform';
+import type { AlmanacMetrics, ServiceHandle } from '@almanac/platform';
 import { hostService } from '@almanac/platform';
 import { AlmanacQueries, ApiRequestError } from './api-queries';
 import {
@@ -26,7 +26,7 @@ import { GraphController } from './graph/graph.controller';
 import { authProviders } from './auth/auth.guard';
 import { MaintenanceController } from './maintenance.controller';
 import { assertSafeBind, type Authenticator } from './auth/authenticator';
-import { MetricsRegistry } from './metrics';
+import { ApiMetrics } from './metrics';
 import type { RateLimit } from './rate-limit/rate-limit.policy';
 import { rateLimitProviders } from './rate-limit/rate-limit.guard';
 import {
@@ -98,9 +98,16 @@ export async function hostApi(opts: {
   port: number;
   /** more modules behind the same guard (the scheduler's routes in `almanac serve`) */
   imports?: ModuleMetadata['imports'];
+  /** the process's registry: /metrics serves it with the api's own metrics */
+  metrics: AlmanacMetrics;
 }): Promise<INestApplication> {
   assertSafeBind(opts.host, opts.authenticator.enabled);
-  const metrics = new MetricsRegistry();
+  const { backend } = opts.queries;
+  const metrics = new ApiMetrics(opts.metrics, {
+    views: () => backend.projections.views,
+    now: () => backend.clock(),
+  });
+  opts.metrics.trackProjection('api', backend.store, () => backend.projections.position);
   const safety = browserSafetyPolicy({
     listenHost: opts.host,
     authEnabled: opts.authenticator.enabled,

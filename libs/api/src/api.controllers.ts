@@ -37,7 +37,7 @@ import {
 import { Public } from '@almanac/platform';
 import { RequireRole } from './auth/auth.guard';
 import type { Principal } from './auth/authenticator';
-import { MetricsRegistry } from './metrics';
+import type { ApiMetrics } from './metrics';
 import { renderStatusPage } from './status-page/status-page';
 import { AnalyzeRangeBody, isRangeBody } from './preview/preview-schemas';
 
@@ -280,7 +280,7 @@ export class ProjectionsController {
 export class OperationsController {
   constructor(
     @Inject(QUERIES) private readonly q: AlmanacQueries,
-    @Inject(METRICS) private readonly metrics: MetricsRegistry,
+    @Inject(METRICS) private readonly metrics: ApiMetrics,
   ) {}
 
   @Get('metrics')
@@ -289,7 +289,7 @@ export class OperationsController {
   @ApiOperation({ summary: 'Prometheus metrics' })
   async prometheus() {
     await this.q.backend.projections.catchUp();
-    return this.metrics.render(this.q.backend.projections.views, this.q.backend.clock());
+    return this.metrics.render();
   }
 
   @Get('status')

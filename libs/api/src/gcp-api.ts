@@ -79,6 +79,7 @@ async function hostGcpApi(
       rateLimit,
       host: serviceEnv.HOST,
       port: serviceEnv.PORT,
+      metrics: profile.metrics,
     });
   } catch (e) {
     await handle.close();

@@ -1,94 +1,128 @@
+import { Counter, Gauge, Histogram } from 'prom-client';
+import type { AlmanacMetrics } from '@almanac/platform';
 import type { Views } from './queries';
 
-type Labels = Record<string, string>;
+/** the api's metric names: a second api on the same registry replaces the first one's */
+const NAMES = [
+  'almanac_runs',
+  'almanac_computation_decisions_total',
+  'almanac_failed_entities_total',
+  'almanac_active_run_age_seconds',
+  'almanac_run_duration_seconds_sum',
+  'almanac_run_duration_seconds_count',
+  'almanac_http_requests_total',
+  'almanac_http_request_duration_seconds',
+];
 
-const escape = (v: string) => v.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
-const labelText = (l: Labels) => {
-  const entries = Object.entries(l);
-  return entries.length ? `{${entries.map(([k, v]) => `${k}="${escape(v)}"`).join(',')}}` : '';
-};
+const ACTIVE = ['requested', 'planned', 'running'];
 
 /**
- * Prometheus text exposition (format 0.0.4): HTTP counters kept by the api process, and gauges
- * computed from the projections at scrape time (so they agree with every other answer).
+ * The api's metrics on the process's registry: HTTP requests counted as they are answered, and
+ * values computed from the projections at scrape time (so they agree with every other answer).
  */
-export class MetricsRegistry {
-  private readonly requests = new Map<string, { labels: Labels; count: number; seconds: number }>();
+export class ApiMetrics {
+  private readonly requests: Counter<'method' | 'route' | 'status'>;
+  private readonly requestDuration: Histogram<'method' | 'route' | 'status'>;
+
+  constructor(
+    private readonly metrics: AlmanacMetrics,
+    source: { views: () => Views; now: () => Date },
+  ) {
+    const registers = [metrics.registry];
+    for (const name of NAMES) metrics.registry.removeSingleMetric(name);
+    this.requests = new Counter({
+      name: 'almanac_http_requests_total',
+      help: 'HTTP requests answered by the api.',
+      labelNames: ['method', 'route', 'status'],
+      registers,
+    });
+    this.requestDuration = new Histogram({
+      name: 'almanac_http_request_duration_seconds',
+      help: 'Time spent answering HTTP requests.',
+      labelNames: ['method', 'route', 'status'],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers,
+    });
+    // the views hold the recent runs and count the ones they dropped (ADR 0014)
+    const runs = () => Object.values(source.views().runs.runs);
+    new Gauge({
+      name: 'almanac_runs',
+      help: 'Runs in the log by status.',
+      labelNames: ['status'],
+      registers,
+      collect() {
+        this.reset();
+        const byStatus = new Map<string, number>(Object.entries(source.views().runs.dropped));
+        for (const r of runs()) byStatus.set(r.status, (byStatus.get(r.status) ?? 0) + 1);
+        for (const [status, n] of byStatus) this.set({ status }, n);
+      },
+    });
+    new Counter({
+      name: 'almanac_computation_decisions_total',
+      help: 'Computation decisions recorded in the log (ComputationCompleted) by computation and status.',
+      labelNames: ['computation', 'status'],
+      registers,
+      collect() {
+        this.reset();
+        for (const entry of Object.values(source.views().decisions))
+          for (const [status, n] of Object.entries(entry.counts))
+            this.inc({ computation: entry.computation, status }, n);
+      },
+    });
+    new Counter({
+      name: 'almanac_failed_entities_total',
+      help: 'Per-entity failures reported by workers.',
+      registers,
+      collect() {
+        this.reset();
+        for (const entry of Object.values(source.views().decisions)) this.inc(entry.failedEntities);
+      },
+    });
+    new Gauge({
+      name: 'almanac_active_run_age_seconds',
+      help: 'Age of the oldest run not yet completed.',
+      registers,
+      collect() {
+        const now = source.now().getTime();
+        const active = runs().filter((r) => ACTIVE.includes(r.status));
+        this.set(active.reduce((m, r) => Math.max(m, (now - Date.parse(r.requestedAt)) / 1000), 0));
+      },
+    });
+    const completed = () => {
+      const dropped = source.views().runs.droppedDurations;
+      const done = runs().filter((r) => r.durationMs !== null);
+      return {
+        seconds: (dropped.totalMs + done.reduce((s, r) => s + (r.durationMs ?? 0), 0)) / 1000,
+        count: dropped.runs + done.length,
+      };
+    };
+    new Counter({
+      name: 'almanac_run_duration_seconds_sum',
+      help: 'Total duration of completed runs.',
+      registers,
+      collect() {
+        this.reset();
+        this.inc(completed().seconds);
+      },
+    });
+    new Counter({
+      name: 'almanac_run_duration_seconds_count',
+      help: 'Completed runs.',
+      registers,
+      collect() {
+        this.reset();
+        this.inc(completed().count);
+      },
+    });
+  }
 
   observeRequest(method: string, route: string, status: number, seconds: number): void {
     const labels = { method, route, status: String(status) };
-    const key = labelText(labels);
-    const entry = this.requests.get(key) ?? { labels, count: 0, seconds: 0 };
-    entry.count++;
-    entry.seconds += seconds;
-    this.requests.set(key, entry);
+    this.requests.inc(labels);
+    this.requestDuration.observe(labels, seconds);
   }
 
-  render(views: Views, now: Date): string {
-    const lines: string[] = [];
-    const metric = (name: string, type: string, help: string, samples: Array<[Labels, number]>) => {
-      lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
-      for (const [l, v] of samples) lines.push(`${name}${labelText(l)} ${v}`);
-    };
-    // the views hold the recent runs and count the ones they dropped (ADR 0014)
-    const runs = Object.values(views.runs.runs);
-    const byStatus = new Map<string, number>(Object.entries(views.runs.dropped));
-    for (const r of runs) byStatus.set(r.status, (byStatus.get(r.status) ?? 0) + 1);
-    metric(
-      'almanac_runs',
-      'gauge',
-      'Runs in the log by status.',
-      [...byStatus].map(([status, n]) => [{ status }, n]),
-    );
-    const decisions = new Map<string, { labels: Labels; n: number }>();
-    let failedEntities = 0;
-    for (const entry of Object.values(views.decisions)) {
-      for (const [status, n] of Object.entries(entry.counts)) {
-        const labels = { computation: entry.computation, status };
-        const key = labelText(labels);
-        const cur = decisions.get(key) ?? { labels, n: 0 };
-        cur.n += n;
-        decisions.set(key, cur);
-      }
-      failedEntities += entry.failedEntities;
-    }
-    metric(
-      'almanac_computation_decisions_total',
-      'counter',
-      'Computation decisions recorded in the log (ComputationCompleted) by computation and status.',
-      [...decisions.values()].map((d) => [d.labels, d.n]),
-    );
-    metric('almanac_failed_entities_total', 'counter', 'Per-entity failures reported by workers.', [
-      [{}, failedEntities],
-    ]);
-    const active = runs.filter((r) => ['requested', 'planned', 'running'].includes(r.status));
-    const oldest = active.reduce(
-      (m, r) => Math.max(m, (now.getTime() - Date.parse(r.requestedAt)) / 1000),
-      0,
-    );
-    metric('almanac_active_run_age_seconds', 'gauge', 'Age of the oldest run not yet completed.', [
-      [{}, oldest],
-    ]);
-    const done = runs.filter((r) => r.durationMs !== null);
-    const dropped = views.runs.droppedDurations;
-    metric('almanac_run_duration_seconds_sum', 'counter', 'Total duration of completed runs.', [
-      [{}, (dropped.totalMs + done.reduce((s, r) => s + (r.durationMs ?? 0), 0)) / 1000],
-    ]);
-    metric('almanac_run_duration_seconds_count', 'counter', 'Completed runs.', [
-      [{}, dropped.runs + done.length],
-    ]);
-    metric(
-      'almanac_http_requests_total',
-      'counter',
-      'HTTP requests answered by the api.',
-      [...this.requests.values()].map((r) => [r.labels, r.count]),
-    );
-    metric(
-      'almanac_http_request_duration_seconds_sum',
-      'counter',
-      'Time spent answering HTTP requests.',
-      [...this.requests.values()].map((r) => [r.labels, r.seconds]),
-    );
-    return `${lines.join('\n')}\n`;
+  render(): Promise<string> {
+    return this.metrics.render();
   }
 }

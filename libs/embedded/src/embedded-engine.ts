@@ -28,6 +28,7 @@ import {
 } from '@almanac/warehouse';
 import { readRunView } from '@almanac/api';
 import {
+  AlmanacMetrics,
   backfillRequestedEvent,
   type BackfillRequest,
   EventPublisher,
@@ -44,6 +45,7 @@ import {
   type LoadedProject,
   type ProjectConfig,
   type ProjectPaths,
+  instrumentEventStore,
   RetentionSweep,
   type RunRequest,
   type ServiceContext,
@@ -113,6 +115,8 @@ export class EmbeddedEngine {
     private readonly followers: Set<(e: Envelope) => void>,
     /** hosts the backfill module */
     private readonly backfills: boolean,
+    /** this process's metrics: what `almanac serve` answers on /metrics */
+    readonly metrics: AlmanacMetrics,
   ) {
     this.retention = new RetentionSweep({
       log: store,
@@ -163,7 +167,11 @@ export class EmbeddedEngine {
     );
     const results = opts.wrapResults ? opts.wrapResults(duckResults) : duckResults;
     const schemas = opts.schemas ?? eventSchemas;
-    const store = createSqliteEventStore(paths.eventLog, { schemas });
+    const metrics = new AlmanacMetrics();
+    const store = instrumentEventStore(
+      createSqliteEventStore(paths.eventLog, { schemas }),
+      metrics,
+    );
     const bus = opts.bus ?? createInProcessBus();
     const onEvent = opts.onEvent;
     const followers = new Set<(e: Envelope) => void>();
@@ -192,6 +200,7 @@ export class EmbeddedEngine {
       stats: newServiceStats(),
       checkpoints,
       onDeadLetter: (subscription, reason) => deadLetters.push(`${subscription}: ${reason}`),
+      metrics,
     };
     // the same service modules as the deployed services, composed in one process
     const app = await NestFactory.createApplicationContext(embeddedModule(ctx, opts.backfills), {
@@ -214,6 +223,7 @@ export class EmbeddedEngine {
       checkpoints,
       followers,
       Boolean(opts.backfills),
+      metrics,
     );
     await bus.subscribe(topics.runs, 'engine.runs', async (m) => engine.onRunMessage(m.data), {
       concurrency: 4,

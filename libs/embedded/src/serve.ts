@@ -162,6 +162,7 @@ export async function serveEmbedded(opts: ServeOptions): Promise<ServedApi> {
       rateLimitClock: opts.rateLimitClock,
       host: opts.host ?? '127.0.0.1',
       port: opts.port ?? 0,
+      metrics: engine.metrics,
     });
   } catch (e) {
     await handle.close();

@@ -11,6 +11,8 @@ export interface ReceivedMessage {
   attributes: Record<string, string>;
   /** 1 on the first delivery, 2 on the first redelivery, ... */
   deliveryAttempt: number;
+  /** when the bus accepted the message (ISO): its age on receipt is the subscriber's lag */
+  publishTime?: string;
 }
 
 export type MessageHandler = (message: ReceivedMessage) => Promise<void>;

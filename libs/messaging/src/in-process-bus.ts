@@ -37,6 +37,7 @@ interface Delivery {
   attributes: Record<string, string>;
   /** the attempt number this delivery will carry */
   attempt: number;
+  publishTime: string;
 }
 
 /** FIFO with O(1) push and shift (Array#shift is O(n)). */
@@ -128,6 +129,7 @@ export function createInProcessBus(opts: InProcessBusOptions = {}): InProcessBus
   const enqueue = (topic: string, messages: OutgoingMessage[]): string[] => {
     const subs = byTopic.get(topic) ?? [];
     const ids: string[] = [];
+    const publishTime = new Date().toISOString();
     for (const message of messages) {
       const id = String(++sequence);
       ids.push(id);
@@ -137,6 +139,7 @@ export function createInProcessBus(opts: InProcessBusOptions = {}): InProcessBus
           data: message.data,
           attributes: { ...message.attributes },
           attempt: 1,
+          publishTime,
         });
       }
     }
@@ -182,6 +185,7 @@ export function createInProcessBus(opts: InProcessBusOptions = {}): InProcessBus
       data: delivery.data,
       attributes: { ...delivery.attributes },
       deliveryAttempt: delivery.attempt,
+      publishTime: delivery.publishTime,
     };
     const settle = () => {
       consumer.inFlight--;

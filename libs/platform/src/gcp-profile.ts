@@ -19,6 +19,7 @@ import {
 } from '@almanac/warehouse';
 import { EventPublisher } from './event-publisher';
 import { loadProject, type LoadedProject } from './load-computations';
+import { AlmanacMetrics, instrumentEventStore, OUTBOX_COUNT_LIMIT } from './metrics';
 import {
   findProjectRoot,
   loadProjectConfig,
@@ -74,7 +75,11 @@ export async function openGcpProfile(
   const project = await loadProject(root, paths.computationsDir, config);
   const spanner = new Spanner({ projectId: env.GOOGLE_CLOUD_PROJECT });
   const database = spanner.instance(env.SPANNER_INSTANCE).database(env.SPANNER_DATABASE);
-  const store = createSpannerEventStore(database, { schemas: eventSchemas });
+  const metrics = new AlmanacMetrics();
+  const store = instrumentEventStore(
+    createSpannerEventStore(database, { schemas: eventSchemas }),
+    metrics,
+  );
   const outbox = createSpannerOutbox(database);
   const checkpoints = createSpannerCheckpointStore(database);
   const pubsub = new PubSub({ projectId: env.GOOGLE_CLOUD_PROJECT });
@@ -123,6 +128,8 @@ export async function openGcpProfile(
     stats: newServiceStats(),
     checkpoints,
     relayOutbox: () => relayOutbox(outbox, (topic, messages) => bus.publish(topic, messages)),
+    countOutbox: () => outbox.countPending(OUTBOX_COUNT_LIMIT),
+    metrics,
     async close() {
       await bus.close();
       await Promise.allSettled([

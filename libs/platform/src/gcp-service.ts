@@ -10,8 +10,8 @@ import { initTracing } from './tracing';
 
 /**
  * Entry point of a deployed service (apps/<service>/src/main.ts): validates the environment,
- * opens the gcp profile, boots the service's module over it and serves /health, /health/live and
- * /health/ready (readiness: Spanner and the subscriptions; `host` replaces
+ * opens the gcp profile, boots the service's module over it and serves /metrics, /health,
+ * /health/live and /health/ready (readiness: Spanner and the subscriptions; `host` replaces
  * the plain health server, as the api does). Exits non-zero naming the problem.
  */
 export async function runGcpService(
@@ -65,6 +65,7 @@ export async function runGcpService(
             port: serviceEnv.PORT,
             host: serviceEnv.HOST,
             imports: [ProfileModule.forContext(profile), ...(serviceModule ? [serviceModule] : [])],
+            metrics: profile.metrics,
           });
     } catch (e) {
       await profile.close();

@@ -24,3 +24,4 @@ export {
   type Logger,
 } from './logging/logger';
 export { logEvents } from './logging/event-log-lines';
+export * from './metrics';

@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import {
   Controller,
   Get,
+  Header,
   Inject,
   Module,
   SetMetadata,
@@ -20,6 +21,7 @@ import {
   HealthIndicatorService,
   TerminusModule,
 } from '@nestjs/terminus';
+import { AlmanacMetrics, METRICS_CONTENT_TYPE } from './metrics';
 
 export const PUBLIC_KEY = 'almanac:auth:public';
 
@@ -100,6 +102,19 @@ class HealthController {
   }
 }
 
+/** GET /metrics: the process's registry in the Prometheus text format (README "Metrics"). */
+@Controller()
+class MetricsController {
+  constructor(@Inject(AlmanacMetrics) private readonly metrics: AlmanacMetrics) {}
+
+  @Get('metrics')
+  @Public()
+  @Header('Content-Type', METRICS_CONTENT_TYPE)
+  render(): Promise<string> {
+    return this.metrics.render();
+  }
+}
+
 class ShutdownHook implements BeforeApplicationShutdown, OnApplicationShutdown {
   constructor(
     @Inject(SERVICE_HANDLE) private readonly handle: ServiceHandle,
@@ -117,7 +132,7 @@ class ShutdownHook implements BeforeApplicationShutdown, OnApplicationShutdown {
 
 /**
  * Hosts a service in a Nest HTTP application: GET /health (status), /health/live and
- * /health/ready (terminus), and a graceful shutdown on SIGTERM/SIGINT: readiness turns false, the
+ * /health/ready (terminus), /metrics when given a registry, and a graceful shutdown on SIGTERM/SIGINT: readiness turns false, the
  * service drains (stops pulling, finishes in-flight work), the HTTP server stops, the service closes.
  */
 export async function hostService(
@@ -133,13 +148,20 @@ export async function hostService(
     configure?: (app: INestApplication) => void | Promise<void>;
     /** false: no JSON and urlencoded parsers from Nest (configure registers its own) */
     bodyParser?: boolean;
+    /** served at GET /metrics (the api serves its own, behind its auth) */
+    metrics?: AlmanacMetrics;
   },
 ): Promise<INestApplication> {
   const drain = new Drain();
   @Module({
     imports: [TerminusModule.forRoot({ logger: false }), ...(opts.imports ?? [])],
-    controllers: [HealthController, ...(opts.controllers ?? [])],
+    controllers: [
+      HealthController,
+      ...(opts.metrics ? [MetricsController] : []),
+      ...(opts.controllers ?? []),
+    ],
     providers: [
+      ...(opts.metrics ? [{ provide: AlmanacMetrics, useValue: opts.metrics }] : []),
       { provide: SERVICE_HANDLE, useValue: handle },
       { provide: Drain, useValue: drain },
       { provide: ShutdownHook, useFactory: () => new ShutdownHook(handle, drain) },

@@ -21,6 +21,7 @@ import type { ResultStore, Warehouse } from '@almanac/warehouse';
 import type { EventPublisher } from './event-publisher';
 import { messageLogContext, withLogContext, type Logger } from './logging/logger';
 import type { LoadedProject } from './load-computations';
+import { ageSeconds, type AlmanacMetrics } from './metrics';
 import type { ProjectConfig } from './project-config';
 import { consumeMessage } from './tracing';
 
@@ -62,6 +63,10 @@ export interface ServiceContext {
   checkpoints?: CheckpointStore;
   /** publishes what was committed to the log but not yet published (gcp: the Spanner outbox) */
   relayOutbox?: () => Promise<unknown>;
+  /** the outbox's unpublished rows, counted up to OUTBOX_COUNT_LIMIT (gcp) */
+  countOutbox?: () => Promise<number>;
+  /** this process's metrics (one registry per process), served at /metrics */
+  metrics: AlmanacMetrics;
 }
 
 export const SERVICE_CONTEXT = Symbol('almanac.ServiceContext');
@@ -104,15 +109,20 @@ export class BusSubscriptions implements OnApplicationBootstrap, BeforeApplicati
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
-    const { bus, stats, onDeadLetter, logger } = this.ctx;
+    const { bus, stats, onDeadLetter, logger, metrics } = this.ctx;
     for (const spec of this.specs) {
+      const labels = { subscription: spec.subscription };
+      metrics.messagesInFlight.set(labels, 0);
       const handle = async (m: ReceivedMessage) => {
+        metrics.messagesInFlight.inc(labels);
         try {
           await spec.handle(m.data);
           stats.handled++;
         } catch (e) {
           stats.failed++;
           throw e;
+        } finally {
+          metrics.messagesInFlight.dec(labels);
         }
       };
       const inner = logger ? logged(logger, spec.subscription, handle) : handle;
@@ -120,9 +130,13 @@ export class BusSubscriptions implements OnApplicationBootstrap, BeforeApplicati
         await bus.subscribe(
           spec.topic,
           spec.subscription,
-          // in a consumer span, child of the span that appended the event (ADR 0022); the log
-          // context inside it, so the handler's lines carry the span (ADR 0023)
-          (m) => consumeMessage(spec.subscription, m, () => inner(m)),
+          (m) => {
+            // wall time, as the publish time is (ctx.clock may be a test's)
+            metrics.messageAge.observe(labels, ageSeconds(m.publishTime, new Date()));
+            // in a consumer span, child of the span that appended the event (ADR 0022); the log
+            // context inside it, so the handler's lines carry the span (ADR 0023)
+            return consumeMessage(spec.subscription, m, () => inner(m));
+          },
           { concurrency: spec.concurrency },
         ),
       );

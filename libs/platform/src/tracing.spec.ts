@@ -13,6 +13,7 @@ import { eventIds, makeEvent, streams, topics, type Envelope } from '@almanac/co
 import { createSqliteEventStore, type EventStore } from '@almanac/eventlog';
 import { createInProcessBus, type InProcessBus, type ReceivedMessage } from '@almanac/messaging';
 import { EventPublisher } from './event-publisher';
+import { AlmanacMetrics } from './metrics';
 import { BusSubscriptions, newServiceStats, type ServiceContext } from './service-module';
 import { createTracing, inSpan, initTracing, messageContext, TracingConfigError } from './tracing';
 import type { TraceFileSpan } from './trace-file-exporter';
@@ -79,7 +80,11 @@ describe('traces: the trace context travels with the event (ADR 0022)', () => {
   /** the services' subscriptions (BusSubscriptions), on one topic, recording what they receive */
   async function subscribe(handle: (data: string) => Promise<void> = async () => undefined) {
     const received: ReceivedMessage[] = [];
-    const ctx = { bus, stats: newServiceStats() } as unknown as ServiceContext;
+    const ctx = {
+      bus,
+      stats: newServiceStats(),
+      metrics: new AlmanacMetrics(),
+    } as unknown as ServiceContext;
     // a raw subscription beside it shows the message as the bus carried it
     await bus.subscribe(topics.passes, 'spec.raw', async (m) => void received.push(m));
     subscriptions = new BusSubscriptions(ctx, [
@@ -127,7 +132,11 @@ describe('traces: the trace context travels with the event (ADR 0022)', () => {
       type: 'PassReady',
       traceparent: `00-${producer.traceId}-${producer.spanId}-01`,
     };
-    const ctx = { bus, stats: newServiceStats() } as unknown as ServiceContext;
+    const ctx = {
+      bus,
+      stats: newServiceStats(),
+      metrics: new AlmanacMetrics(),
+    } as unknown as ServiceContext;
     const subs = new BusSubscriptions(ctx, [
       {
         topic: topics.passes,

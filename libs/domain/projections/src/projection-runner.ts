@@ -14,7 +14,7 @@ export interface LogReader {
  * last position seen. Calls are serialised, so concurrent callers share one read.
  */
 export class ProjectionRunner<Views extends Record<string, unknown>> {
-  private position: string | undefined;
+  private lastPosition: string | undefined;
   private running: Promise<void> = Promise.resolve();
   readonly views: Views;
 
@@ -28,6 +28,11 @@ export class ProjectionRunner<Views extends Record<string, unknown>> {
     ) as Views;
   }
 
+  /** log position of the last event folded (null: none) */
+  get position(): string | null {
+    return this.lastPosition ?? null;
+  }
+
   catchUp(): Promise<void> {
     const next = this.running.then(() => this.readNew());
     this.running = next.catch(() => undefined);
@@ -38,13 +43,13 @@ export class ProjectionRunner<Views extends Record<string, unknown>> {
     const entries = Object.entries(this.projections) as Array<[keyof Views, Projection<unknown>]>;
     const handled = entries.map(([k, p]) => [k, p, new Set<string>(p.handles)] as const);
     for (;;) {
-      const page = await this.log.readAll({ after: this.position, limit: this.pageSize });
+      const page = await this.log.readAll({ after: this.lastPosition, limit: this.pageSize });
       for (const event of page) {
         for (const [k, p, types] of handled) {
           if (types.has(event.type))
             (this.views as Record<keyof Views, unknown>)[k] = p.evolve(this.views[k], event);
         }
-        this.position = event.position;
+        this.lastPosition = event.position;
       }
       if (page.length < this.pageSize) return;
     }

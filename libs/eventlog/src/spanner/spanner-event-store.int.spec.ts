@@ -341,6 +341,9 @@ describe('outbox', () => {
       createdAt: r1.results[0].event.recordedAt,
     });
     expect(await outbox.pending(1)).toEqual([pending[0]]);
+    // what /metrics reads: a count bounded by its limit
+    expect(await outbox.countPending(1000)).toBe(3);
+    expect(await outbox.countPending(2)).toBe(2);
 
     // the next relay run (a restarted process) publishes them, in log order per topic
     expect(await relayOutbox(createSpannerOutbox(database), publish, { batchSize: 2 })).toBe(3);
@@ -358,6 +361,7 @@ describe('outbox', () => {
     // published rows are deleted: the outbox holds only what is still to publish
     expect(await outboxRows()).toEqual([]);
     expect(await outbox.pending()).toEqual([]);
+    expect(await outbox.countPending(1000)).toBe(0);
     // nothing left to publish, and marking again changes nothing
     expect(await relayOutbox(outbox, publish)).toBe(0);
     expect(await outbox.markPublished(['RunRequested:r1'])).toBe(0);

@@ -17,6 +17,8 @@ export interface OutboxMessage {
 export interface SpannerOutbox {
   /** unpublished messages in log order (CreatedAt, StreamId, Seq), at most `limit` (default 500) */
   pending(limit?: number): Promise<OutboxMessage[]>;
+  /** how many messages are unpublished, counted up to `limit` (a bounded read for /metrics) */
+  countPending(limit: number): Promise<number>;
   /**
    * these messages were published: deletes their rows (the log keeps the events). Returns how
    * many rows it deleted; other rows are left as they are.
@@ -70,6 +72,19 @@ export function createSpannerOutbox(database: Database): SpannerOutbox {
         attributes: r.Attributes,
         createdAt: r.CreatedAt.toISOString(),
       }));
+    },
+
+    async countPending(limit) {
+      if (!Number.isInteger(limit) || limit < 0) throw new InvalidLimitError(limit);
+      const [rows] = await database.run({
+        sql: `SELECT COUNT(*) AS n FROM (
+                SELECT 1 FROM Outbox@{FORCE_INDEX=OutboxByPublishedAt}
+                WHERE PublishedAt IS NULL LIMIT @limit)`,
+        params: { limit },
+        types: { limit: 'int64' },
+        json: true,
+      });
+      return Number((rows as unknown as Array<{ n: number | string }>)[0]?.n ?? 0);
     },
 
     async markPublished(eventIds) {

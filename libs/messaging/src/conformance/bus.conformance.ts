@@ -64,10 +64,36 @@ export function busConformance(name: string, factory: () => Promise<BusFixture>)
           data: '{"n":1}',
           attributes: { type: 'RunRequested', eventId: 'RunRequested:r1' },
           deliveryAttempt: 1,
+          publishTime: expect.any(String),
         },
-        { id: ids[1], data: '{"n":2}', attributes: {}, deliveryAttempt: 1 },
+        {
+          id: ids[1],
+          data: '{"n":2}',
+          attributes: {},
+          deliveryAttempt: 1,
+          publishTime: expect.any(String),
+        },
       ]);
       await sub.close();
+    });
+
+    it('stamps each message with its publish time, kept on redelivery (the lag on receipt)', async () => {
+      const topic = unique('topic');
+      const received: Array<{ publishTime?: string; at: number }> = [];
+      const sub = await bus.subscribe(topic, unique('sub'), async (m) => {
+        received.push({ publishTime: m.publishTime, at: Date.now() });
+        if (m.deliveryAttempt === 1) throw new Error('again');
+      });
+      const before = Date.now();
+      await bus.publish(topic, [{ data: 'timed' }]);
+      await waitFor(() => received.length >= 2, WAIT_MS, 'a redelivery');
+      await sub.close();
+      const [first, second] = received;
+      const published = Date.parse(first.publishTime ?? '');
+      // the emulator's clock is this machine's; a second of slack for its rounding
+      expect(published).toBeGreaterThanOrEqual(before - 1000);
+      expect(published).toBeLessThanOrEqual(first.at);
+      expect(second.publishTime).toBe(first.publishTime);
     });
 
     it('fans every message out to each subscription of the topic', async () => {

@@ -130,7 +130,13 @@ describe('Pub/Sub bus', () => {
     await waitFor(() => received.length >= 1, 20_000, 'the message');
     await bus.idle();
     expect(received).toEqual([
-      { id: ids[0], data: '{"payload":"ünïcödé ✓"}', attributes, deliveryAttempt: 1 },
+      {
+        id: ids[0],
+        data: '{"payload":"ünïcödé ✓"}',
+        attributes,
+        deliveryAttempt: 1,
+        publishTime: expect.any(String),
+      },
     ]);
   });
 

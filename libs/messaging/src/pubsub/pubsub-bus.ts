@@ -328,6 +328,7 @@ export function createPubSubBus(pubsub: PubSub, opts: PubSubBusOptions = {}): Pu
           data: message.data.toString('utf8'),
           attributes: { ...message.attributes },
           deliveryAttempt: attempt,
+          publishTime: message.publishTime.toISOString(),
         };
         try {
           await handler(received);

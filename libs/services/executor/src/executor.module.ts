@@ -80,6 +80,7 @@ export class ExecutorModule {
               schemas: ctx.schemas,
               // its views start from their checkpoint: a start reads the log's tail only
               checkpoints: ctx.checkpoints,
+              metrics: ctx.metrics,
             }),
         },
         subscriptionsProvider(EXECUTOR_SUBSCRIPTIONS, ExecutorService, (executor) => [

@@ -39,6 +39,8 @@ import { WrongExpectedVersionError, type EventStore } from '@almanac/eventlog';
 import { combineResultHashes, previousDate, scopeDigest } from '@almanac/kernel';
 import type { InputFingerprint, ResultStore, Warehouse } from '@almanac/warehouse';
 import {
+  type AlmanacMetrics,
+  breakerStateValue,
   ENTITY_SET_INPUT,
   entitySetInput,
   inSpan,
@@ -95,6 +97,8 @@ export class ExecutorService {
       checkpoints?: CheckpointStore;
       /** how messages are read: older versions upcast (ADR 0011) */
       schemas: EventSchemas;
+      /** batch answers, breaker states and the views' lag (absent: not measured) */
+      metrics?: AlmanacMetrics;
     },
   ) {
     const projections = { runs: activeRunsProjection, hashIndex: hashIndexProjection };
@@ -106,6 +110,7 @@ export class ExecutorService {
           schemas: deps.schemas,
         })
       : new ProjectionRunner<Views>(deps.store, projections);
+    deps.metrics?.trackProjection('executor', deps.store, () => this.live.position);
   }
 
   /** the runs still going and the hash index, as of the last catch-up */
@@ -155,6 +160,10 @@ export class ExecutorService {
     const c = run?.computations[p.computation];
     // a superseded attempt or a decided computation: fenced off
     if (!run || !c || c.status !== 'running' || c.attempt !== p.attempt) return;
+    (p.error === undefined
+      ? this.deps.metrics?.batchesDone
+      : this.deps.metrics?.batchesFailed
+    )?.inc({ computation: p.computation });
     const { breaker } = this.deps.config.execution;
     if (p.error !== undefined && !p.permanent && !c.circuitOpen) {
       const opens = await breakerOpensOn(c, breaker);
@@ -170,7 +179,18 @@ export class ExecutorService {
           now: this.now(),
         });
     }
+    this.recordBreaker(run.runId, c.name);
     await this.progress(run.runId, c.name, event.eventId);
+  }
+
+  /** the breaker of the computation's current attempt, as the log says: closed, or open */
+  private recordBreaker(runId: string, name: string): void {
+    const c = this.views.runs[runId]?.computations[name];
+    if (c)
+      this.deps.metrics?.breakerState.set(
+        { computation: name },
+        breakerStateValue({ opened: c.circuitOpen }),
+      );
   }
 
   /**
@@ -403,6 +423,8 @@ export class ExecutorService {
         resultVersion: resultVersionFor(runId, attempt),
         readVersions: this.readVersions(run, c, entry?.config.isHistorical ?? false),
       });
+      // a new attempt's breaker starts closed
+      this.recordBreaker(runId, name);
       // nothing to dispatch (no entity): complete at once
       if (batches.length === 0) await this.progress(runId, name, causationId);
     } finally {

@@ -23,6 +23,8 @@ class OutboxRelay implements OnApplicationBootstrap, BeforeApplicationShutdown {
   async onApplicationBootstrap(): Promise<void> {
     const relay = this.ctx.relayOutbox;
     if (!relay) return;
+    // what is left to relay, on this process's /metrics
+    if (this.ctx.countOutbox) this.ctx.metrics.trackOutbox(this.ctx.countOutbox);
     const once = () =>
       relay().catch((e) =>
         process.stderr.write(
