@@ -150,7 +150,8 @@ function reasonText(r: Envelope<'ComputationCompleted'>['payload']['reason']): s
 
 /**
  * Logs the decisions among `events` (just appended by this process), labelled with the run, the
- * computation and the batch they are about, and the service that made them (the producer).
+ * computation and the batch they are about, and the service that made them (the producer), in
+ * the trace of each event (its `traceparent`: the span that appended it, ADR 0022).
  */
 export function logEvents(logger: Logger, events: readonly Envelope[]): void {
   for (const e of events) {
@@ -163,6 +164,16 @@ export function logEvents(logger: Logger, events: readonly Envelope[]): void {
       computation: typeof p.computation === 'string' ? p.computation : undefined,
       batch: typeof p.batch === 'number' ? String(p.batch) : undefined,
     };
-    logger[line.level]({ labels, event: e.type, eventId: e.eventId, ...line.fields }, line.message);
+    const traceparent = e.metadata.traceparent;
+    logger[line.level](
+      {
+        labels,
+        event: e.type,
+        eventId: e.eventId,
+        ...(traceparent ? { traceparent } : {}),
+        ...line.fields,
+      },
+      line.message,
+    );
   }
 }

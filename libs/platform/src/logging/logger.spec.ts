@@ -185,6 +185,40 @@ describe('structured logs (Cloud Logging fields)', () => {
       expect(line[SPAN_FIELD]).toBe(SPAN);
       expect(line['logging.googleapis.com/trace_sampled']).toBe(true);
     });
+
+    it("writes a decision line in its event's trace (the span that appended it), not the active span's", () => {
+      const { logger, parsed } = capture();
+      const active = trace.wrapSpanContext({
+        traceId: 'ffffffffffffffffffffffffffffffff',
+        spanId: 'ffffffffffffffff',
+        traceFlags: TraceFlags.SAMPLED,
+      });
+      const event = makeEvent({
+        type: 'RunRequested',
+        eventId: 'RunRequested:r1',
+        streamId: 'run-r1',
+        correlationId: 'r1',
+        causationId: null,
+        occurredAt: '2026-01-15T02:00:00.000Z',
+        producer: 'api',
+        metadata: { traceId: TRACE, traceparent: `00-${TRACE}-${SPAN}-01` },
+        payload: {
+          runId: 'r1',
+          date: '2026-01-15',
+          targets: [],
+          force: false,
+          dryRun: false,
+          trigger: 'manual',
+          requestedBy: 'tester',
+        },
+      } as Parameters<typeof makeEvent>[0]);
+      context.with(trace.setSpan(context.active(), active), () => logEvents(logger, [event]));
+      const [line] = parsed();
+      expect(line.message).toBe('run requested for 2026-01-15');
+      expect(line[TRACE_FIELD]).toBe(`projects/my-project/traces/${TRACE}`);
+      expect(line[SPAN_FIELD]).toBe(SPAN);
+      expect(line).not.toHaveProperty('traceparent');
+    });
   });
 
   it("writes a computation's this.log() line at its level, labelled with the computation and entity", () => {

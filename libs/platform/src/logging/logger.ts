@@ -1,5 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { isSpanContextValid, trace } from '@opentelemetry/api';
+import { isSpanContextValid, trace, type SpanContext } from '@opentelemetry/api';
 import { pino, type DestinationStream, type Level, type Logger } from 'pino';
 import type { LogLevel, LogSink } from '@almanac/kernel';
 
@@ -86,6 +86,12 @@ function traceIdOf(value: string | undefined): string | undefined {
   return m ? m[1] : value;
 }
 
+/** The span a `traceparent` names (undefined for anything else). */
+function spanOfTraceparent(value: string): SpanContext | undefined {
+  const m = /^[0-9a-f]{2}-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/.exec(value);
+  return m ? { traceId: m[1], spanId: m[2], traceFlags: parseInt(m[3], 16) } : undefined;
+}
+
 interface LoggerOptions {
   /** the process's service (the `service` label of lines that name none) */
   service: string;
@@ -127,13 +133,18 @@ function cloudLoggingFields(
   obj: Record<string, unknown>,
   opts: LoggerOptions,
 ): Record<string, unknown> {
-  const { labels: own, ...rest } = obj as { labels?: LogLabels } & Record<string, unknown>;
+  const {
+    labels: own,
+    traceparent,
+    ...rest
+  } = obj as { labels?: LogLabels; traceparent?: string } & Record<string, unknown>;
   const ctx = logContext.getStore();
   const labels: Record<string, string> = {};
   for (const [k, v] of Object.entries({ service: opts.service, ...ctx?.labels, ...own }))
     if (v !== undefined && v !== null) labels[k] = String(v);
   const out: Record<string, unknown> = { ...rest };
-  const span = trace.getActiveSpan()?.spanContext();
+  // a line about an event names the event's own trace (its producer span), whatever is active
+  const span = traceparent ? spanOfTraceparent(traceparent) : trace.getActiveSpan()?.spanContext();
   const traceId = span && isSpanContextValid(span) ? span.traceId : traceIdOf(ctx?.traceId);
   if (traceId)
     out[TRACE_FIELD] = opts.projectId ? `projects/${opts.projectId}/traces/${traceId}` : traceId;
