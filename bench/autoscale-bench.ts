@@ -1,4 +1,4 @@
-// npm run bench:autoscale [-- --entities N --interval MS --max-workers N]: the autoscaling
+// npm run bench:autoscale [-- --entities N --interval MS --max-workers N --hash-rounds N]: the autoscaling
 // rehearsal (issue 11 item 7). A CPU-bound computation (test/fixtures/cpu-bound) on the five
 // services over the emulators; the drain rate of one run's batches with 1, 2 and 4 worker processes,
 // then one run that starts at 1 worker and is scaled by the worker's rule (infra/gcp/services.ts,
@@ -169,6 +169,8 @@ const { values } = parseArgs({
     entities: { type: 'string', default: '1200' },
     interval: { type: 'string', default: '2000' },
     'max-workers': { type: 'string', default: '4' },
+    // sha256 rounds per entity (the fixture's default: 4000)
+    'hash-rounds': { type: 'string', default: '4000' },
   },
 });
 const entities = Number(values.entities);
@@ -182,7 +184,10 @@ async function main() {
   const cluster = await startCluster({
     warehousePath: warehouse,
     replicas: { worker: 1 },
-    env: { ALMANAC_PROJECT_ROOT: CPU_BOUND_ROOT },
+    env: {
+      ALMANAC_PROJECT_ROOT: CPU_BOUND_ROOT,
+      ALMANAC_FIXTURE_HASH_ROUNDS: String(Number(values['hash-rounds'])),
+    },
     log,
   });
   try {
@@ -206,7 +211,7 @@ async function main() {
     const rate = (r: DrainReport, n: number) => n / (r.drainMs / 1000);
     const groups = ['worker', 'executor', 'pubsub emulator', 'spanner emulator'];
     const out = [
-      `${entities} entities in ${base.batches} batches of ${entities / base.batches}; rule: ${JSON.stringify(backlogRule('worker').scaling)}, at most ${maxWorkers} local replicas, applied every ${interval} ms`,
+      `${entities} entities in ${base.batches} batches of ${entities / base.batches}, ${values['hash-rounds']} sha256 rounds each; rule: ${JSON.stringify(backlogRule('worker').scaling)}, at most ${maxWorkers} local replicas, applied every ${interval} ms`,
       `emulator flow-control probe (20 messages published, subscriber 1 with maxMessages 2, subscriber 2 a second later): ${JSON.stringify(probe)}`,
       '',
       `workers      entities/s  batches/s  drain s  speed-up  cores used during the run: ${groups.join(' / ')} / machine`,

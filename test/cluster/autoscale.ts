@@ -115,6 +115,7 @@ export async function drainRun(
   const scaling: ScalingStep[] = [];
   const starting = new Set<Promise<unknown>>();
   let startingCount = 0;
+  const startingReplicas = new Set<number>();
   let over = false;
   let failure: unknown;
 
@@ -132,14 +133,18 @@ export async function drainRun(
       const desired = desiredReplicas(rule, backlog, current);
       const started: string[] = [];
       for (let replica = 1; running.length + startingCount < desired; replica++) {
-        if (running.some((p) => p.replica === replica)) continue;
+        // a replica still starting is neither running nor to be started again (start() would
+        // stop it and start another under its name)
+        if (running.some((p) => p.replica === replica) || startingReplicas.has(replica)) continue;
         started.push(`worker-${replica}`);
         startingCount++;
+        startingReplicas.add(replica);
         const launch: Promise<unknown> = cluster
           .start('worker', replica)
           .catch((e: unknown) => (failure ??= e))
           .finally(() => {
             startingCount--;
+            startingReplicas.delete(replica);
             starting.delete(launch);
           });
         starting.add(launch);
