@@ -1,11 +1,15 @@
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { PubSub } from '@google-cloud/pubsub';
+import { BigQuery } from '@google-cloud/bigquery';
 import { Spanner } from '@google-cloud/spanner';
+import { Storage } from '@google-cloud/storage';
 import {
   emulatorEnv,
+  startBigQueryEmulator,
   startPubSubEmulator,
   startSpannerEmulator,
+  startStorageEmulator,
   type RunningEmulator,
 } from './harness';
 
@@ -55,6 +59,61 @@ describe('emulator harness', () => {
     expect(rows.map((r) => r.toJSON())).toEqual([{ one: 1 }]);
     await database.close();
     void spanner.close();
+  });
+
+  it('starts the BigQuery emulator and a parameterised query reads a partitioned table', async () => {
+    const emu = await startBigQueryEmulator();
+    started.push(emu);
+    const bq = new BigQuery({ projectId: 'almanac-test', apiEndpoint: emu.endpoint });
+    const [dataset] = await bq.createDataset('harness');
+    const [table] = await dataset.createTable('t', {
+      schema: [
+        { name: 'id', type: 'STRING' },
+        { name: 'day', type: 'DATE' },
+      ],
+      timePartitioning: { type: 'DAY', field: 'day' },
+    });
+    await table.insert([
+      { id: 'a', day: '2026-01-01' },
+      { id: 'b', day: '2026-01-02' },
+    ]);
+    const [rows] = await bq.query({
+      query: 'SELECT id FROM `almanac-test.harness.t` WHERE day = @day',
+      params: { day: bq.date('2026-01-02') },
+    });
+    expect(rows).toEqual([{ id: 'b' }]);
+  });
+
+  it('starts the Cloud Storage emulator and an object round-trips', async () => {
+    const emu = await startStorageEmulator();
+    started.push(emu);
+    const storage = new Storage({ projectId: 'almanac-test', apiEndpoint: emu.endpoint });
+    const [bucket] = await storage.createBucket('harness');
+    await bucket.file('a/b.json').save('{"x":1}');
+    const [content] = await bucket.file('a/b.json').download();
+    expect(content.toString()).toBe('{"x":1}');
+  });
+
+  it('without the BigQuery emulator installed and no Docker engine, fails naming the install command', () => {
+    const script = [
+      "process.env.ALMANAC_EMULATORS_DIR = '/nonexistent';",
+      "require('tsx/cjs/api').register();",
+      "require('./test/emulators/harness.ts').startBigQueryEmulator().then(",
+      "  () => { console.log('STARTED'); process.exit(0); },",
+      "  (e) => { console.log(e.constructor.name + ': ' + e.message); process.exit(3); });",
+    ].join('\n');
+    const out = spawnSync(process.execPath, ['-e', script], {
+      cwd: join(__dirname, '..', '..'),
+      encoding: 'utf8',
+      env: { ...process.env, DOCKER_HOST: 'tcp://127.0.0.1:1', TSX_TSCONFIG_PATH: 'tsconfig.json' },
+      timeout: 60_000,
+    });
+    expect(out.stdout).toContain(
+      'EmulatorUnavailableError: the BigQuery emulator is not installed',
+    );
+    expect(out.stdout).toContain('npm run emulators:install');
+    expect(out.stdout).toContain('no Docker engine answered either');
+    expect(out.status).toBe(3);
   });
 
   it('without an SDK and without a Docker engine, fails saying what to install (nothing is skipped)', () => {

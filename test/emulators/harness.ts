@@ -203,10 +203,111 @@ export async function startLocalSpannerEmulator(): Promise<RunningEmulator> {
 }
 
 /**
+ * Where `npm run emulators:install` (test/emulators/install-emulators.sh) puts the BigQuery and
+ * Cloud Storage emulators: ALMANAC_EMULATORS_DIR, else `.cache/emulators` at the repository root.
+ */
+function emulatorsDir(): string {
+  return process.env.ALMANAC_EMULATORS_DIR ?? join(__dirname, '..', '..', '.cache', 'emulators');
+}
+
+const EMULATORS_INSTALL_HINT =
+  'run `npm run emulators:install` (test/emulators/install-emulators.sh: bqemulator from PyPI, ' +
+  'fake-gcs-server from the Go module proxy), or set ALMANAC_EMULATORS_DIR to where they are';
+
+/** An emulator that answers over HTTP: `endpoint` is its base URL (http://127.0.0.1:port). */
+export interface RunningHttpEmulator extends RunningEmulator {
+  endpoint: string;
+}
+
+/**
+ * The BigQuery emulator bqemulator (PyPI; DuckDB under a REST API the Node client speaks; ADR
+ * 0026) as a local process, in memory, ready in a few seconds.
+ */
+export async function startLocalBigQueryEmulator(): Promise<RunningHttpEmulator> {
+  const dir = join(emulatorsDir(), 'bigquery');
+  const command = join(dir, 'bin', 'bqemulator');
+  if (!existsSync(command))
+    throw new EmulatorUnavailableError(
+      `the BigQuery emulator is not installed (no ${command}): ${EMULATORS_INSTALL_HINT}`,
+    );
+  const port = await freePort();
+  const grpcPort = await freePort();
+  const p = launch(
+    'the BigQuery emulator',
+    command,
+    [
+      'start',
+      '--rest-port',
+      String(port),
+      '--grpc-port',
+      String(grpcPort),
+      '--project',
+      'almanac-test',
+      '--ephemeral',
+      '--log-level',
+      'warning',
+    ],
+    port,
+    // its own HOME holds DuckDB's spatial extension, which it would otherwise download
+    { env: { HOME: join(dir, 'home') } },
+  );
+  try {
+    await waitForPort(port, p.child, 'the BigQuery emulator', 60_000, p.log);
+  } catch (e) {
+    await p.stop();
+    throw e;
+  }
+  const endpoint = `http://127.0.0.1:${port}`;
+  return { host: `127.0.0.1:${port}`, endpoint, pause: p.pause, resume: p.resume, stop: p.stop };
+}
+
+/** The Cloud Storage emulator fake-gcs-server (Go) as a local process, in memory. */
+export async function startLocalStorageEmulator(): Promise<RunningHttpEmulator> {
+  const command = join(emulatorsDir(), 'bin', 'fake-gcs-server');
+  if (!existsSync(command))
+    throw new EmulatorUnavailableError(
+      `the Cloud Storage emulator is not installed (no ${command}): ${EMULATORS_INSTALL_HINT}`,
+    );
+  const port = await freePort();
+  const p = launch(
+    'the Cloud Storage emulator',
+    command,
+    [
+      '-scheme',
+      'http',
+      '-host',
+      '127.0.0.1',
+      '-port',
+      String(port),
+      '-backend',
+      'memory',
+      '-public-host',
+      `127.0.0.1:${port}`,
+      '-log-level',
+      'warn',
+    ],
+    port,
+  );
+  try {
+    await waitForPort(port, p.child, 'the Cloud Storage emulator', 30_000, p.log);
+  } catch (e) {
+    await p.stop();
+    throw e;
+  }
+  const endpoint = `http://127.0.0.1:${port}`;
+  return { host: `127.0.0.1:${port}`, endpoint, pause: p.pause, resume: p.resume, stop: p.stop };
+}
+
+/**
  * Environment the Google Cloud clients need to talk to the emulators. With client 8.x the Spanner
  * emulator needs multiplexed sessions off (see shared/STACK.md).
  */
-export function emulatorEnv(hosts: { pubsub?: string; spanner?: string }): Record<string, string> {
+export function emulatorEnv(hosts: {
+  pubsub?: string;
+  spanner?: string;
+  /** the Cloud Storage emulator's base URL (the Node client reads STORAGE_EMULATOR_HOST) */
+  storage?: string;
+}): Record<string, string> {
   const env: Record<string, string> = {
     METADATA_SERVER_DETECTION: 'none',
     GOOGLE_CLOUD_PROJECT: 'almanac-test',
@@ -217,11 +318,14 @@ export function emulatorEnv(hosts: { pubsub?: string; spanner?: string }): Recor
     env.GOOGLE_CLOUD_SPANNER_MULTIPLEXED_SESSIONS = 'false';
     env.GOOGLE_CLOUD_SPANNER_MULTIPLEXED_SESSIONS_FOR_RW = 'false';
   }
+  if (hosts.storage) env.STORAGE_EMULATOR_HOST = hosts.storage;
   return env;
 }
 
 const EMULATORS_IMAGE = 'gcr.io/google.com/cloudsdktool/google-cloud-cli:emulators';
 const SPANNER_IMAGE = 'gcr.io/cloud-spanner-emulator/emulator';
+const BIGQUERY_IMAGE = 'ghcr.io/goccy/bigquery-emulator:0.6.6';
+const STORAGE_IMAGE = 'fsouza/fake-gcs-server:1.52.2';
 
 /** Whether a Docker engine answers (testcontainers rejects within milliseconds when none does). */
 async function dockerAvailable(): Promise<boolean> {
@@ -234,11 +338,11 @@ async function dockerAvailable(): Promise<boolean> {
   }
 }
 
-async function withFallback(
+async function withFallback<T extends RunningEmulator>(
   what: string,
-  local: () => Promise<RunningEmulator>,
-  container: () => Promise<RunningEmulator>,
-): Promise<RunningEmulator> {
+  local: () => Promise<T>,
+  container: () => Promise<T>,
+): Promise<T> {
   try {
     return await local();
   } catch (e) {
@@ -278,6 +382,38 @@ export function startSpannerEmulator(): Promise<RunningEmulator> {
     const started = await new SpannerEmulatorContainer(SPANNER_IMAGE).start();
     return {
       host: started.getEmulatorGrpcEndpoint(),
+      ...dockerPause(started.getId()),
+      stop: async () => void (await started.stop()),
+    };
+  });
+}
+
+/** The BigQuery emulator: the local bqemulator, else a testcontainers one (goccy's image). */
+export function startBigQueryEmulator(): Promise<RunningHttpEmulator> {
+  return withFallback('the BigQuery emulator', startLocalBigQueryEmulator, async () => {
+    const { BigQueryEmulatorContainer } = await import('@testcontainers/gcloud');
+    const started = await new BigQueryEmulatorContainer(BIGQUERY_IMAGE)
+      .withCommand(['--project', 'almanac-test'])
+      .start();
+    const endpoint = started.getEmulatorEndpoint();
+    return {
+      host: endpoint.replace(/^https?:\/\//, ''),
+      endpoint,
+      ...dockerPause(started.getId()),
+      stop: async () => void (await started.stop()),
+    };
+  });
+}
+
+/** The Cloud Storage emulator: the local fake-gcs-server, else a testcontainers one. */
+export function startStorageEmulator(): Promise<RunningHttpEmulator> {
+  return withFallback('the Cloud Storage emulator', startLocalStorageEmulator, async () => {
+    const { CloudStorageEmulatorContainer } = await import('@testcontainers/gcloud');
+    const started = await new CloudStorageEmulatorContainer(STORAGE_IMAGE).start();
+    const endpoint = started.getEmulatorEndpoint();
+    return {
+      host: endpoint.replace(/^https?:\/\//, ''),
+      endpoint,
       ...dockerPause(started.getId()),
       stop: async () => void (await started.stop()),
     };
