@@ -67,3 +67,38 @@ describe('parseProjectConfig: the scheduler timer runs retention', () => {
     expect(() => interval(1.5)).toThrow(/scheduler\.retentionIntervalMs/);
   });
 });
+
+describe('parseProjectConfig: BigQuery, Cloud Storage and export (ADR 0026)', () => {
+  const base = {
+    tables: {},
+    entities: { table: 'users', idField: 'user_id' },
+  };
+  it('given no warehouse kind, then the DuckDB file is the warehouse', () => {
+    const config = parseProjectConfig({ ...base, warehouse: { path: 'w.duckdb' } });
+    expect(config.warehouse.kind).toBe('duckdb');
+  });
+  it('given kind bigquery without its settings, then the config is refused, naming the field', () => {
+    expect(() =>
+      parseProjectConfig({ ...base, warehouse: { path: 'w.duckdb', kind: 'bigquery' } }),
+    ).toThrow(/warehouse\.bigquery: warehouse\.kind is "bigquery" but warehouse\.bigquery/);
+  });
+  it('given kind bigquery with a dataset, then the price and location defaults are filled in', () => {
+    const config = parseProjectConfig({
+      ...base,
+      warehouse: { path: 'w.duckdb', kind: 'bigquery', bigquery: { dataset: 'src' } },
+      storage: { bucket: 'b' },
+      export: { bigquery: { dataset: 'out' } },
+    });
+    expect(config.warehouse.bigquery).toEqual({
+      dataset: 'src',
+      location: 'US',
+      pricePerTiB: 6.25,
+    });
+    expect(config.storage).toEqual({
+      bucket: 'b',
+      prefix: 'almanac/',
+      claimCheckBytes: 9 * 1024 * 1024,
+    });
+    expect(config.export?.bigquery).toEqual({ dataset: 'out', table: 'almanac_results' });
+  });
+});

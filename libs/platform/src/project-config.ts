@@ -13,6 +13,21 @@ const TableSettings = z
   })
   .strict();
 
+/** BigQuery as the source warehouse (ADR 0026) */
+const BigQuerySettings = z
+  .object({
+    /** default: the service's GOOGLE_CLOUD_PROJECT */
+    projectId: z.string().min(1).optional(),
+    /** the dataset holding the source tables */
+    dataset: z.string().min(1),
+    location: z.string().min(1).default('US'),
+    /** on-demand price per TiB scanned, for cost estimates (`almanac analyze`) */
+    pricePerTiB: z.number().nonnegative().default(6.25),
+    /** a run estimated to scan more than this many bytes is refused unless confirmed */
+    runBudgetBytes: z.number().int().positive().optional(),
+  })
+  .strict();
+
 const BreakerSettings = z
   .object({
     timeoutMs: z.number().int().positive().default(60_000),
@@ -36,14 +51,57 @@ export const ProjectConfigSchema = z
     dataDir: z.string().min(1).default('.almanac'),
     warehouse: z
       .object({
+        /**
+         * where the gcp profile reads source tables (ADR 0026): `duckdb` (the file at `path`,
+         * read-only) or `bigquery` (the dataset under `bigquery`); the embedded profile always
+         * reads the DuckDB file
+         */
+        kind: z.enum(['duckdb', 'bigquery']).default('duckdb'),
+        /** the DuckDB file of source tables (and what `sample-data --target bigquery` loads) */
         path: z.string().min(1),
         schemaTtlMs: z
           .number()
           .int()
           .positive()
           .default(60 * 60_000),
+        bigquery: BigQuerySettings.optional(),
       })
-      .strict(),
+      .strict()
+      .refine((w) => w.kind !== 'bigquery' || w.bigquery, {
+        message: 'warehouse.kind is "bigquery" but warehouse.bigquery (dataset, ...) is not set',
+        path: ['bigquery'],
+      }),
+    /**
+     * Cloud Storage (ADR 0026): payloads larger than a Pub/Sub message travel by reference (claim
+     * check), and BigQuery exports are staged here
+     */
+    storage: z
+      .object({
+        bucket: z.string().min(1),
+        /** object names start with this (several projects may share a bucket) */
+        prefix: z.string().default('almanac/'),
+        /** a message whose data is larger than this goes by reference (Pub/Sub's limit: 10 MB) */
+        claimCheckBytes: z
+          .number()
+          .int()
+          .positive()
+          .default(9 * 1024 * 1024),
+      })
+      .strict()
+      .optional(),
+    /** completed result versions exported to a date-partitioned BigQuery table (ADR 0026) */
+    export: z
+      .object({
+        bigquery: z
+          .object({
+            /** dataset of the results table (in warehouse.bigquery.projectId's project) */
+            dataset: z.string().min(1),
+            table: z.string().min(1).default('almanac_results'),
+          })
+          .strict(),
+      })
+      .strict()
+      .optional(),
     tables: z.record(z.string(), TableSettings),
     /** where per-entity computations get their entities from */
     entities: z

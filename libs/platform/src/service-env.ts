@@ -7,8 +7,12 @@ export const ServiceEnvSchema = z.object({
   GOOGLE_CLOUD_PROJECT: z.string().min(1),
   SPANNER_INSTANCE: z.string().min(1),
   SPANNER_DATABASE: z.string().min(1),
-  /** source tables: a DuckDB file opened read-only (BigQuery comes later); default from almanac.config.ts */
+  /** source tables with warehouse.kind duckdb: a DuckDB file opened read-only; default from almanac.config.ts */
   ALMANAC_WAREHOUSE_PATH: z.string().min(1).optional(),
+  /** the BigQuery API's base URL (an emulator's); absent: Google's */
+  ALMANAC_BIGQUERY_ENDPOINT: z.string().url().optional(),
+  /** the Cloud Storage API's base URL (an emulator's; the client also reads STORAGE_EMULATOR_HOST) */
+  ALMANAC_STORAGE_ENDPOINT: z.string().url().optional(),
   /** HTTP port of the health endpoint (0: any free port) */
   PORT: z.coerce.number().int().min(0).max(65535).default(8080),
   HOST: z.string().default('127.0.0.1'),
