@@ -131,7 +131,7 @@ interface FixtureOptions {
 
 type OpenOptions = Pick<
   EngineOptions,
-  'bus' | 'wrapResults' | 'schemas' | 'backfills' | 'logger' | 'log'
+  'bus' | 'wrapResults' | 'schemas' | 'backfills' | 'logger' | 'log' | 'staging' | 'wrapWarehouse'
 >;
 
 /** A temporary project: computations folder, DuckDB warehouse, and the engine's data folder. */

@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+import type { ObjectStore } from '@almanac/storage';
 import { mkdirSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname } from 'node:path';
@@ -72,6 +73,13 @@ export interface EngineOptions {
   bus?: InProcessBus;
   /** wraps the result store (fault tests make some writes fail) */
   wrapResults?: (store: ResultStore) => ResultStore;
+  /** wraps the warehouse (tests count its reads) */
+  wrapWarehouse?: (warehouse: Warehouse) => Warehouse;
+  /**
+   * where the executor stages per-entity inputs for the workers (ADR 0026; the gcp profile does
+   * it with BigQuery; absent here: each batch reads the DuckDB file, which costs nothing)
+   */
+  staging?: ObjectStore;
   /** how the log and messages are read (default: the contracts' own; tests pass the next version) */
   schemas?: EventSchemas;
   /**
@@ -143,7 +151,8 @@ export class EmbeddedEngine {
         readOnly: true,
         schemaTtlMs: opts.config.warehouse.schemaTtlMs,
       });
-      return await EmbeddedEngine.start(opts, paths, warehouse, duckResults);
+      const read = opts.wrapWarehouse ? opts.wrapWarehouse(warehouse) : warehouse;
+      return await EmbeddedEngine.start(opts, paths, read, duckResults);
     } catch (e) {
       await Promise.allSettled([duckResults.close(), warehouse?.close()]);
       throw e;
@@ -201,6 +210,7 @@ export class EmbeddedEngine {
       checkpoints,
       onDeadLetter: (subscription, reason) => deadLetters.push(`${subscription}: ${reason}`),
       metrics,
+      staging: opts.staging,
     };
     // the same service modules as the deployed services, composed in one process
     const app = await NestFactory.createApplicationContext(embeddedModule(ctx, opts.backfills), {

@@ -1,6 +1,6 @@
 import type { RequiredInput } from '@almanac/domain/executor';
 import { scopeDigest, windowFor, type ComputationConfig } from '@almanac/kernel';
-import type { InputFingerprint, TableSettings } from '@almanac/warehouse';
+import type { InputFingerprint, TableRead, TableSettings } from '@almanac/warehouse';
 import type { ProjectConfig } from './project-config';
 
 /** Key of the entity set among a per-entity computation's hash inputs (no table name starts with '@'). */
@@ -35,11 +35,30 @@ export function readRequiredInputs(
 ): Promise<RequiredInput[]> {
   return Promise.all(
     Object.entries(requires).map(async ([table, req]) => {
-      const base = tables[table];
-      const settings = req.dateField ? { ...base, dateField: req.dateField } : base;
-      const window = windowFor(date, req.lookback);
+      const { settings, window } = tableRead(table, req, tables, date);
       const fp = await fingerprint(table, settings, window);
       return { table, mandatory: req.mandatory, window, rowCount: fp.rowCount, digest: fp.digest };
     }),
   );
+}
+
+/** What a computation reads of one table it requires on `date`: its settings and date window. */
+function tableRead(
+  table: string,
+  req: ComputationConfig['requires'][string],
+  tables: ProjectConfig['tables'],
+  date: string,
+): TableRead {
+  const base = tables[table];
+  const settings = req.dateField ? { ...base, dateField: req.dateField } : base;
+  return { table, settings, window: windowFor(date, req.lookback) };
+}
+
+/** Every table a computation requires, as it reads them on `date` (what staged reads stage). */
+export function tableReads(
+  requires: ComputationConfig['requires'],
+  tables: ProjectConfig['tables'],
+  date: string,
+): TableRead[] {
+  return Object.entries(requires).map(([table, req]) => tableRead(table, req, tables, date));
 }

@@ -17,6 +17,7 @@ import {
   type ReceivedMessage,
   type Subscription,
 } from '@almanac/messaging';
+import type { ObjectStore } from '@almanac/storage';
 import type { ResultStore, Warehouse } from '@almanac/warehouse';
 import type { EventPublisher } from './event-publisher';
 import { messageLogContext, withLogContext, type Logger } from './logging/logger';
@@ -61,6 +62,11 @@ export interface ServiceContext {
   onDeadLetter?: (subscription: string, reason: string) => void;
   /** where services checkpoint the views they fold from the log (so a start reads only the tail) */
   checkpoints?: CheckpointStore;
+  /**
+   * where the executor stages per-entity inputs and workers read them by batch (ADR 0026: the
+   * gcp profile with BigQuery as its warehouse and a Cloud Storage bucket; absent: none)
+   */
+  staging?: ObjectStore;
   /** publishes what was committed to the log but not yet published (gcp: the Spanner outbox) */
   relayOutbox?: () => Promise<unknown>;
   /** the outbox's unpublished rows, counted up to OUTBOX_COUNT_LIMIT (gcp) */

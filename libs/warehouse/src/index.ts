@@ -19,3 +19,5 @@ export {
   SPANNER_RESULTS_DDL,
   SPANNER_RESULTS_TABLE,
 } from './spanner/results.ddl';
+export { readStagedBatch, stageTable } from './staging/staged-reads';
+export type { StageKey, StageReport, TableRead } from './staging/staged-reads';

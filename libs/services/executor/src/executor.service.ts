@@ -37,7 +37,13 @@ import {
 } from '@almanac/domain/projections';
 import { WrongExpectedVersionError, type EventStore } from '@almanac/eventlog';
 import { combineResultHashes, previousDate, scopeDigest } from '@almanac/kernel';
-import type { InputFingerprint, ResultStore, Warehouse } from '@almanac/warehouse';
+import type { ObjectStore } from '@almanac/storage';
+import {
+  stageTable,
+  type InputFingerprint,
+  type ResultStore,
+  type Warehouse,
+} from '@almanac/warehouse';
 import {
   type AlmanacMetrics,
   breakerStateValue,
@@ -45,6 +51,7 @@ import {
   entitySetInput,
   inSpan,
   readRequiredInputs,
+  tableReads,
   type EventPublisher,
   type LoadedProject,
   type ProjectConfig,
@@ -99,6 +106,11 @@ export class ExecutorService {
       schemas: EventSchemas;
       /** batch answers, breaker states and the views' lag (absent: not measured) */
       metrics?: AlmanacMetrics;
+      /**
+       * where per-entity inputs are staged, once per attempt, for the workers to read by batch
+       * (ADR 0026; absent: every batch reads the warehouse)
+       */
+      staging?: ObjectStore;
     },
   ) {
     const projections = { runs: activeRunsProjection, hashIndex: hashIndexProjection };
@@ -210,6 +222,7 @@ export class ExecutorService {
         await this.advance(runId, causationId);
         return true;
       }
+      await this.stageInputs(run, c.name, c.type, c.attempt, plan);
       const requested = await this.decide({
         type: 'Dispatch',
         runId,
@@ -405,6 +418,7 @@ export class ExecutorService {
         entityIds,
       }));
       const attempt = c.attempt + 1;
+      await this.stageInputs(run, name, c.type, attempt, batches);
       await this.decide({
         type: 'Decide',
         runId,
@@ -639,6 +653,27 @@ export class ExecutorService {
   private planOf(run: RunView, c: ComputationRunView): Promise<PlannedBatch[] | Error> {
     // planned once per attempt and replica: every answer of the attempt needs it
     return this.cached(run.runId, `plan|${c.name}|${c.attempt}`, () => this.plan(run, c));
+  }
+
+  /**
+   * Stages the attempt's table windows for its batches before any is requested (ADR 0026): one
+   * read per table and attempt, whichever replica moves the attempt on first.
+   */
+  private stageInputs(
+    run: RunView,
+    name: string,
+    type: ComputationRunView['type'],
+    attempt: number,
+    plan: PlannedBatch[],
+  ): Promise<void> {
+    const { staging, project, config, warehouse } = this.deps;
+    const entry = project.manifest.entries.get(name);
+    if (!staging || !entry || type !== 'per-entity' || plan.length === 0) return Promise.resolve();
+    return this.cached(run.runId, `stage|${name}|${attempt}`, async () => {
+      const key = { runId: run.runId, computation: name, attempt };
+      for (const read of tableReads(entry.config.requires, config.tables, run.date))
+        await stageTable({ warehouse, store: staging }, key, read, plan);
+    });
   }
 
   private async plan(run: RunView, c: ComputationRunView): Promise<PlannedBatch[] | Error> {

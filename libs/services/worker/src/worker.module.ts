@@ -27,6 +27,7 @@ export class WorkerModule {
               store: ctx.store,
               schemas: ctx.schemas,
               owner: ctx.owner,
+              staging: ctx.staging,
             }),
         },
         subscriptionsProvider(WORKER_SUBSCRIPTIONS, WorkerService, (worker, ctx) => [

@@ -1,7 +1,8 @@
 import { eventIds, type EventSchemas, makeEvent, streams, type Envelope } from '@almanac/contracts';
 import type { EventStore } from '@almanac/eventlog';
 import type { LogSink } from '@almanac/kernel';
-import type { ResultStore, Warehouse } from '@almanac/warehouse';
+import type { ObjectStore } from '@almanac/storage';
+import { readStagedBatch, type ResultStore, type Warehouse } from '@almanac/warehouse';
 import { processBatch, type WorkerComputation, type WorkerPorts } from '@almanac/domain/worker';
 import { SpanStatusCode, type Span } from '@opentelemetry/api';
 import { inSpan, type EventPublisher } from '@almanac/platform';
@@ -30,6 +31,8 @@ export class WorkerService {
       schemas: EventSchemas;
       /** this replica's owner name, recorded in each BatchDone (which replica did which batch) */
       owner?: string;
+      /** where the executor staged each batch's rows (ADR 0026; absent: read the warehouse) */
+      staging?: ObjectStore;
     },
   ) {
     const { manifest } = deps.project;
@@ -58,6 +61,19 @@ export class WorkerService {
       fetchWindow: (t, s, w) => warehouse.fetchWindow(t, s, w),
       readResults: (c, d, v, ids) => results.read(c, d, v, ids),
       writeResults: (c, d, v, r, rows) => results.write(c, d, v, r, rows),
+    };
+  }
+
+  /** the ports of one batch: its tables read from what the executor staged, when it did */
+  private portsFor(p: Envelope<'BatchRequested'>['payload']): WorkerPorts {
+    const { staging, warehouse } = this.deps;
+    if (!staging) return this.ports;
+    const key = { runId: p.runId, computation: p.computation, attempt: p.attempt, batch: p.batch };
+    return {
+      ...this.ports,
+      fetchForEntities: async (table, settings, window, ids) =>
+        (await readStagedBatch(staging, key, { table, settings, window }, ids)) ??
+        warehouse.fetchForEntities(table, settings, window, ids),
     };
   }
 
@@ -127,7 +143,7 @@ export class WorkerService {
             resultVersion: p.resultVersion ?? p.runId,
             readVersions: p.readVersions,
           },
-          this.ports,
+          this.portsFor(p),
           {
             concurrency: this.deps.config.execution.entityConcurrency,
             config: this.deps.config.settings,

@@ -1,0 +1,57 @@
+import * as path from 'node:path';
+import { createFolderObjectStore } from '@almanac/storage';
+import type { Warehouse } from '@almanac/warehouse';
+import { ALL_COMPLETED, D, Fixture, statuses } from './fixture';
+
+/** Counts the warehouse's reads and reads the real one. */
+function counting(reads: { window: string[]; entities: string[] }) {
+  return (w: Warehouse): Warehouse => ({
+    ...w,
+    fetchWindow: (table, settings, window) => {
+      reads.window.push(table);
+      return w.fetchWindow(table, settings, window);
+    },
+    fetchForEntities: (table, settings, window, ids) => {
+      reads.entities.push(table);
+      return w.fetchForEntities(table, settings, window, ids);
+    },
+  });
+}
+
+// ADR 0026, "Bytes are money": per-entity inputs are read once per attempt, not once per batch.
+describe('staged reads through the executor and the workers', () => {
+  const fixtures: Fixture[] = [];
+  afterEach(async () => {
+    await Promise.all(fixtures.splice(0).map((f) => f.cleanup()));
+  });
+
+  it('given staging, when a 3-batch run completes, then each table window was read once and the results equal an unstaged run', async () => {
+    const plain = await Fixture.create();
+    const staged = await Fixture.create();
+    fixtures.push(plain, staged);
+    const plainReads = { window: [] as string[], entities: [] as string[] };
+    const stagedReads = { window: [] as string[], entities: [] as string[] };
+
+    const a = await plain.run({ date: D }, { wrapWarehouse: counting(plainReads) });
+    const b = await staged.run(
+      { date: D },
+      {
+        wrapWarehouse: counting(stagedReads),
+        staging: createFolderObjectStore(path.join(staged.dir, 'staging')),
+      },
+    );
+
+    expect(statuses(a)).toEqual(ALL_COMPLETED);
+    expect(statuses(b)).toEqual(ALL_COMPLETED);
+    for (const name of Object.keys(a.computations))
+      expect(b.computations[name].resultHash).toBe(a.computations[name].resultHash);
+    // unstaged: OrderTotals and SignupInfo read their table once per batch (5 users, batches of 2)
+    expect(plainReads.entities.sort()).toEqual([
+      ...Array(3).fill('orders'),
+      ...Array(3).fill('users'),
+    ]);
+    // staged: one window read per (computation, table), the global DailyVolume's included
+    expect(stagedReads.entities).toEqual([]);
+    expect(stagedReads.window.sort()).toEqual(['orders', 'orders', 'users']);
+  });
+});
