@@ -5,6 +5,7 @@ import {
   forcedComputations,
   previousDate,
   selectComputations,
+  type ComputationConfig,
 } from '@almanac/kernel';
 import {
   hashKey,
@@ -20,8 +21,8 @@ import {
   fold,
 } from '@almanac/domain/projections';
 import type { StoredEvent } from '@almanac/eventlog';
-import type { Warehouse } from '@almanac/warehouse';
-import { entitySetInput, readRequiredInputs } from '@almanac/platform';
+import { billedBytes, priceOf, type Warehouse } from '@almanac/warehouse';
+import { entitySetInput, readRequiredInputs, tableReads } from '@almanac/platform';
 import type { LoadedProject } from '@almanac/platform';
 import type { ProjectConfig } from '@almanac/platform';
 import { apiProjectionSet } from './api-projections';
@@ -216,7 +217,45 @@ export interface AnalyzeRow {
   pass: number;
   prediction: Prediction;
   why: string;
+  /**
+   * what its run would read where reads are billed (BigQuery, ADR 0026), when it would or may
+   * run: one read of each table window (per-entity inputs are staged, so batches do not add any)
+   */
+  scan?: ScanEstimate;
 }
+
+export interface ScanEstimate {
+  /** bytes the reads would process (BigQuery dry runs) */
+  bytesProcessed: number;
+  /** bytes billed: each read rounded up to a MiB, at least 10 MiB per table */
+  bytesBilled: number;
+  /** bytesBilled at warehouse.bigquery.pricePerTiB */
+  cost: number;
+  tables: Array<{ table: string; bytesProcessed: number }>;
+}
+
+/** The scan estimate of a computation's reads on `date`; null where reads are not billed. */
+async function scanEstimate(
+  warehouse: Warehouse,
+  config: ProjectConfig,
+  requires: ComputationConfig['requires'],
+  date: string,
+): Promise<ScanEstimate | null> {
+  const estimate = warehouse.estimateScanBytes?.bind(warehouse);
+  if (!estimate) return null;
+  const tables = await Promise.all(
+    tableReads(requires, config.tables, date).map(async (r) => ({
+      table: r.table,
+      bytesProcessed: await estimate(r.table, r.settings, r.window),
+    })),
+  );
+  const bytesProcessed = tables.reduce((sum, t) => sum + t.bytesProcessed, 0);
+  const bytesBilled = tables.reduce((sum, t) => sum + billedBytes(t.bytesProcessed), 0);
+  const pricePerTiB = config.warehouse.bigquery?.pricePerTiB ?? DEFAULT_PRICE_PER_TIB;
+  return { bytesProcessed, bytesBilled, cost: priceOf(bytesBilled, pricePerTiB), tables };
+}
+
+const DEFAULT_PRICE_PER_TIB = 6.25;
 
 /**
  * What a run would do, without appending anything. A computation whose dependency would run is
@@ -303,7 +342,11 @@ export async function analyze(
       why = describeReason(e.reason);
     }
     predicted.set(name, prediction);
-    rows.push({ computation: name, pass: entry.pass, prediction, why });
+    const scan =
+      prediction === 'run' || prediction === 'maybe'
+        ? await scanEstimate(warehouse, config, entry.config.requires, date)
+        : null;
+    rows.push({ computation: name, pass: entry.pass, prediction, why, ...(scan && { scan }) });
   }
   return rows;
 }

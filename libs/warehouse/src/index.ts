@@ -21,3 +21,4 @@ export {
 } from './spanner/results.ddl';
 export { readStagedBatch, stageTable } from './staging/staged-reads';
 export type { StageKey, StageReport, TableRead } from './staging/staged-reads';
+export { billedBytes, priceOf } from './billing';

@@ -81,6 +81,11 @@ export interface Warehouse {
     settings: TableSettings,
     windows: DateWindow[],
   ): Promise<InputFingerprint[]>;
+  /**
+   * The bytes one read of the window would process where reads are billed by bytes (BigQuery: a
+   * dry run of the query `fetchWindow` runs, which is free). Absent: reads cost nothing (DuckDB).
+   */
+  estimateScanBytes?(table: string, settings: TableSettings, window: DateWindow): Promise<number>;
   /** the cheapest round trip to the warehouse (readiness): rejects when it does not answer */
   ping(): Promise<void>;
   close(): Promise<void>;
