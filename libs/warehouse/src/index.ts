@@ -12,6 +12,14 @@ export { createDuckDbResultStore } from './duckdb-result-store';
 export type { DuckDbResultStoreOptions } from './duckdb-result-store';
 export { resultStoreConformance } from './conformance/result-store.conformance';
 export type { ResultStoreFactory } from './conformance/result-store.conformance';
+export { warehouseConformance } from './conformance/warehouse.conformance';
+export type {
+  FixtureColumnKind,
+  FixtureTable,
+  FixtureValue,
+  WarehouseConformanceOptions,
+  WarehouseFixture,
+} from './conformance/warehouse.conformance';
 export { createSpannerResultStore, SpannerResultStoreError } from './spanner/spanner-result-store';
 export type { SpannerResultStoreOptions } from './spanner/spanner-result-store';
 export {
