@@ -8,6 +8,8 @@ export type { BuiltQuery, InListStrategy, QueryParam } from './query-builder';
 export { converterFor, readRows } from './row-converters';
 export { assertIsoDate, createDuckDbWarehouse } from './duckdb-warehouse';
 export type { DuckDbWarehouseOptions } from './duckdb-warehouse';
+export { createBigQueryWarehouse } from './bigquery/bigquery-warehouse';
+export type { BigQueryWarehouseOptions } from './bigquery/bigquery-warehouse';
 export { createDuckDbResultStore } from './duckdb-result-store';
 export type { DuckDbResultStoreOptions } from './duckdb-result-store';
 export { resultStoreConformance } from './conformance/result-store.conformance';
