@@ -142,4 +142,38 @@ describe('BigQuery warehouse', () => {
     expect(await w.listEntities('late', 'user_id', '2024-01-01')).toEqual([]);
     expect(schema).toHaveLength(2);
   });
+
+  // Why fingerprints digest content rather than read INFORMATION_SCHEMA.PARTITIONS (ADR 0026,
+  // "Warehouse adapter"): on the emulator the partition metadata misses an UPDATE entirely.
+  it('on the emulator, partition metadata does not see an UPDATE, and the fingerprint does', async () => {
+    const partitioned: FixtureTable = {
+      name: 'sales',
+      columns: [
+        ['user_id', 'text'],
+        ['day', 'date'],
+        ['qty', 'int64'],
+      ],
+      partitionColumn: 'day',
+      rows: [['u1', '2024-01-01', '1']],
+    };
+    const other = await loadBigQuery([partitioned]);
+    try {
+      const partitions = async () => {
+        const [rows] = await other.bigquery.query({
+          query: `SELECT partition_id, total_rows, last_modified_time
+                  FROM \`almanac-test.${other.datasetId}.INFORMATION_SCHEMA.PARTITIONS\``,
+        });
+        return JSON.stringify(rows);
+      };
+      const settings = { entityField: 'user_id', dateField: 'day' };
+      const day = { from: '2024-01-01', to: '2024-01-01' };
+      const w = await other.open();
+      const before = { meta: await partitions(), fp: await w.fingerprint('sales', settings, day) };
+      await other.update('sales', { qty: '2' }, { user_id: 'u1' });
+      expect(await partitions()).toBe(before.meta);
+      expect(await w.fingerprint('sales', settings, day)).not.toEqual(before.fp);
+    } finally {
+      await other.dispose();
+    }
+  });
 });
