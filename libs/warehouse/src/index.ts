@@ -8,10 +8,20 @@ export type { BuiltQuery, InListStrategy, QueryParam } from './query-builder';
 export { converterFor, readRows } from './row-converters';
 export { assertIsoDate, createDuckDbWarehouse } from './duckdb-warehouse';
 export type { DuckDbWarehouseOptions } from './duckdb-warehouse';
+export { createBigQueryWarehouse } from './bigquery/bigquery-warehouse';
+export type { BigQueryWarehouseOptions } from './bigquery/bigquery-warehouse';
 export { createDuckDbResultStore } from './duckdb-result-store';
 export type { DuckDbResultStoreOptions } from './duckdb-result-store';
 export { resultStoreConformance } from './conformance/result-store.conformance';
 export type { ResultStoreFactory } from './conformance/result-store.conformance';
+export { warehouseConformance } from './conformance/warehouse.conformance';
+export type {
+  FixtureColumnKind,
+  FixtureTable,
+  FixtureValue,
+  WarehouseConformanceOptions,
+  WarehouseFixture,
+} from './conformance/warehouse.conformance';
 export { createSpannerResultStore, SpannerResultStoreError } from './spanner/spanner-result-store';
 export type { SpannerResultStoreOptions } from './spanner/spanner-result-store';
 export {
