@@ -133,6 +133,24 @@ describe('Pub/Sub bus with a claim check on Cloud Storage', () => {
     );
   });
 
+  it('a bus without a claim check does not hand its handler a claimed message: it dead-letters it saying so', async () => {
+    const plain = createPubSubBus(pubsub);
+    const topic = unique('unconfigured');
+    const subscription = unique('sub');
+    const handled: ReceivedMessage[] = [];
+    await plain.subscribe(topic, subscription, async (m) => void handled.push(m), {
+      maxDeliveryAttempts: 1,
+    });
+    await bus.publish(topic, [{ data: big }]);
+    const [letter] = await rawMessages(deadLetterTopic(subscription), (m) => m.length >= 1);
+    const [claim] = await store.list(`claims/${topic}/`);
+    expect(handled).toEqual([]);
+    expect(letter.attributes.deadLetterReason).toBe(
+      `the message's data is in the object store as "${claim}" but this bus has no claim check: set storage in almanac.config.ts`,
+    );
+    await plain.close();
+  }, 60_000);
+
   it('without a claim check, an 11 MB publish fails naming the topic and the size, and nothing is sent', async () => {
     const plain = createPubSubBus(pubsub);
     const topic = unique('plain');
