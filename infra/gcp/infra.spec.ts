@@ -123,6 +123,43 @@ describe('infrastructure generated from topology.json and the service list', () 
     ]);
   });
 
+  it('given the claim check, then one bucket named by var.storage_bucket deletes only <prefix>claims/ objects after var.claim_retention_days, and publishers may create objects, subscribers read them', () => {
+    const r = resourcesOf(topology);
+    expect(r.google_storage_bucket).toEqual({
+      almanac: {
+        name: '${var.storage_bucket}',
+        location: '${var.region}',
+        uniform_bucket_level_access: true,
+        lifecycle_rule: [
+          {
+            condition: {
+              age: '${var.claim_retention_days}',
+              matches_prefix: ['${var.storage_prefix}claims/'],
+            },
+            action: { type: 'Delete' },
+          },
+        ],
+      },
+    });
+    const variables = (terraform(topology) as { variable: Record<string, { default?: unknown }> })
+      .variable;
+    expect(variables.storage_prefix.default).toBe('almanac/');
+    expect(variables.claim_retention_days.default).toBe(7);
+    const grants = Object.values(r.google_storage_bucket_iam_member).map(
+      (m) => `${String(m.member)} ${String(m.role)}`,
+    );
+    const expected = SERVICES.flatMap((service) => {
+      const member = `serviceAccount:\${google_service_account.${service.name}.email}`;
+      const subscribes = topology.subscriptions.some((s) => s.name.startsWith(`${service.name}.`));
+      return [
+        ...(service.publishes.length > 0 ? [`${member} roles/storage.objectCreator`] : []),
+        ...(subscribes ? [`${member} roles/storage.objectViewer`] : []),
+      ];
+    });
+    expect(grants.sort()).toEqual(expected.sort());
+    expect(grants.length).toBeGreaterThan(0);
+  });
+
   it('given a subscription whose name starts with no service, then generating fails naming it and the services', () => {
     const stray = withSubscription('reporter.runs', 'almanac.runs');
     expect(() => terraform(stray)).toThrow(

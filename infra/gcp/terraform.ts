@@ -25,6 +25,7 @@ export function terraform(topology: PubSubTopology): Block {
   const account: Record<string, Block> = {};
   const accountIam: Record<string, Block> = {};
   const databaseIam: Record<string, Block> = {};
+  const bucketIam: Record<string, Block> = {};
   const pubsubAgent =
     'serviceAccount:service-${data.google_project.this.number}@gcp-sa-pubsub.iam.gserviceaccount.com';
   const member = (service: string) =>
@@ -87,6 +88,21 @@ export function terraform(topology: PubSubTopology): Block {
       role: 'roles/iam.workloadIdentityUser',
       member: workloadIdentity(serviceAccountId(service.name), NAMESPACE),
     };
+    // claim check (ADR 0026): a publisher writes a large message's data, a subscriber reads it
+    if (service.publishes.length > 0) {
+      bucketIam[`${id}_creator`] = {
+        bucket: '${google_storage_bucket.almanac.name}',
+        role: 'roles/storage.objectCreator',
+        member: member(service.name),
+      };
+    }
+    if (topology.subscriptions.some((sub) => ownerOf(sub.name).name === service.name)) {
+      bucketIam[`${id}_viewer`] = {
+        bucket: '${google_storage_bucket.almanac.name}',
+        role: 'roles/storage.objectViewer',
+        member: member(service.name),
+      };
+    }
     for (const name of service.publishes) {
       if (!topology.topics.includes(name)) {
         throw new Error(
@@ -141,6 +157,20 @@ export function terraform(topology: PubSubTopology): Block {
       region: { type: 'string', default: 'europe-west1' },
       spanner_config: { type: 'string', default: 'regional-europe-west1' },
       spanner_processing_units: { type: 'number', default: 100 },
+      storage_bucket: {
+        type: 'string',
+        description: 'storage.bucket of almanac.config.ts (claim check, export staging)',
+      },
+      storage_prefix: {
+        type: 'string',
+        default: 'almanac/',
+        description: 'storage.prefix of almanac.config.ts',
+      },
+      claim_retention_days: {
+        type: 'number',
+        default: 7,
+        description: 'days a claim-checked message stays readable (its redelivery window)',
+      },
     },
     provider: { google: { project: '${var.project}', region: '${var.region}' } },
     data: { google_project: { this: { project_id: '${var.project}' } } },
@@ -167,6 +197,24 @@ export function terraform(topology: PubSubTopology): Block {
         },
       },
       google_spanner_database_iam_member: databaseIam,
+      // consumers never delete claims (a topic may have several subscriptions): the bucket does
+      google_storage_bucket: {
+        almanac: {
+          name: '${var.storage_bucket}',
+          location: '${var.region}',
+          uniform_bucket_level_access: true,
+          lifecycle_rule: [
+            {
+              condition: {
+                age: '${var.claim_retention_days}',
+                matches_prefix: ['${var.storage_prefix}claims/'],
+              },
+              action: { type: 'Delete' },
+            },
+          ],
+        },
+      },
+      google_storage_bucket_iam_member: bucketIam,
       google_service_account: account,
       google_service_account_iam_member: accountIam,
       google_project_iam_member: {

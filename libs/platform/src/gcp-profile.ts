@@ -27,6 +27,7 @@ import {
   type ProjectConfig,
 } from './project-config';
 import type { ServiceEnv } from './service-env';
+import { gcpClaimCheck } from './claim-check';
 import { computationLogSink, type Logger } from './logging/logger';
 import { logEvents } from './logging/event-log-lines';
 import { newServiceStats, type ServiceContext, type ServiceName } from './service-module';
@@ -86,6 +87,7 @@ export async function openGcpProfile(
   // topics and subscriptions come from `npm run provision:pubsub` (infra/pubsub)
   const bus = createPubSubBus(pubsub, {
     autoCreate: false,
+    claimCheck: gcpClaimCheck(config, env),
     ...(logger && {
       onError: (error: unknown, context: string) =>
         logger.error(

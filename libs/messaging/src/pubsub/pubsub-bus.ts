@@ -1,4 +1,6 @@
+import { randomUUID } from 'node:crypto';
 import type { Message, PubSub, Topic } from '@google-cloud/pubsub';
+import type { ObjectStore } from '@almanac/storage';
 import {
   type Bus,
   type MessageHandler,
@@ -22,9 +24,11 @@ import {
   shortName,
 } from './pubsub-admin';
 import {
+  ClaimCheckUnavailableError,
   DeliveryAttemptsConflictError,
   EmptyMessageError,
   GrpcCode,
+  MessageTooLargeError,
   PublishFailedError,
   SubscriptionNotFoundError,
   SubscriptionsNotReadyError,
@@ -46,6 +50,13 @@ export interface PubSubBusOptions {
   ackDeadlineSeconds?: number;
   /** stream and dead-letter publish failures that no caller awaits (default: console.error) */
   onError?: (error: unknown, context: string) => void;
+  /**
+   * Claim check (ADR 0026): data larger than thresholdBytes is written to the store under
+   * `claims/<topic>/<uuid>` and the message carries only its name (attribute CLAIM_ATTRIBUTE);
+   * the receiving bus reads it back before the handler runs. Claims are never deleted here (a
+   * topic may have several subscriptions): a bucket lifecycle rule expires them.
+   */
+  claimCheck?: { store: ObjectStore; thresholdBytes: number };
 }
 
 export type PubSubBus = Bus & {
@@ -62,6 +73,10 @@ export type PubSubBus = Bus & {
 };
 
 const DEFAULT_CONCURRENCY = 10;
+/** Pub/Sub refuses a message larger than 10 MB. */
+const PUBSUB_MAX_MESSAGE_BYTES = 10_000_000;
+/** The attribute of a message whose data is in the object store: the object's name. */
+const CLAIM_ATTRIBUTE = 'almanac-claim';
 /** Pub/Sub attribute values are limited to 1024 bytes. */
 const MAX_ATTRIBUTE_BYTES = 1024;
 
@@ -184,14 +199,38 @@ export function createPubSubBus(pubsub: PubSub, opts: PubSubBusOptions = {}): Pu
         throw new EmptyMessageError(topic, i);
       }
     });
+    const claimCheck = opts.claimCheck;
+    const sized = messages.map((m, index) => ({ m, index, bytes: Buffer.byteLength(m.data) }));
+    if (!claimCheck) {
+      const big = sized.find((s) => s.bytes > PUBSUB_MAX_MESSAGE_BYTES);
+      if (big)
+        throw new MessageTooLargeError(topic, big.index, big.bytes, PUBSUB_MAX_MESSAGE_BYTES);
+    }
+    const outgoing =
+      claimCheck && sized.some((s) => s.bytes > claimCheck.thresholdBytes)
+        ? await Promise.all(
+            sized.map(async ({ m, bytes }) => {
+              if (bytes <= claimCheck.thresholdBytes) return m;
+              const name = `claims/${topic}/${randomUUID()}`;
+              await claimCheck.store.put(name, m.data, {
+                contentType: 'text/plain; charset=utf-8',
+              });
+              return {
+                ...m,
+                data: claimCheck.store.uri(name),
+                attributes: { ...m.attributes, [CLAIM_ATTRIBUTE]: name },
+              };
+            }),
+          )
+        : messages;
     try {
       try {
-        return await publishOnce(topic, messages);
+        return await publishOnce(topic, outgoing);
       } catch (error) {
         // publish first and create on NOT_FOUND: no admin call on the hot path
         if (!autoCreate || grpcCode(error) !== GrpcCode.NOT_FOUND) throw error;
         await createTopicIfMissing(pubsub, topic); // not cached: the topic may have been deleted
-        return await publishOnce(topic, messages);
+        return await publishOnce(topic, outgoing);
       }
     } catch (error) {
       throw new PublishFailedError(topic, messages.length, error);
@@ -265,6 +304,14 @@ export function createPubSubBus(pubsub: PubSub, opts: PubSubBusOptions = {}): Pu
     return requested ?? provisioned;
   };
 
+  /** The message's data, read back from the store when it travelled by claim check. */
+  const dataOf = async (message: Message): Promise<string> => {
+    const claim = message.attributes[CLAIM_ATTRIBUTE];
+    if (claim === undefined) return message.data.toString('utf8');
+    if (!opts.claimCheck) throw new ClaimCheckUnavailableError(claim);
+    return (await opts.claimCheck.store.get(claim)).toString('utf8');
+  };
+
   const totalInFlight = () => [...open].reduce((n, s) => n + s.inFlight, 0);
 
   return {
@@ -323,14 +370,17 @@ export function createPubSubBus(pubsub: PubSub, opts: PubSubBusOptions = {}): Pu
 
       const handle = async (message: Message) => {
         const attempt = Math.max(1, message.deliveryAttempt || 1);
-        const received: ReceivedMessage = {
-          id: message.id,
-          data: message.data.toString('utf8'),
-          attributes: { ...message.attributes },
-          deliveryAttempt: attempt,
-          publishTime: message.publishTime.toISOString(),
-        };
         try {
+          // a claim that cannot be read fails like the handler: nack, then dead letter
+          const attributes = { ...message.attributes };
+          delete attributes[CLAIM_ATTRIBUTE];
+          const received: ReceivedMessage = {
+            id: message.id,
+            data: await dataOf(message),
+            attributes,
+            deliveryAttempt: attempt,
+            publishTime: message.publishTime.toISOString(),
+          };
           await handler(received);
         } catch (error) {
           if (attempt < maxDeliveryAttempts) {

@@ -64,6 +64,35 @@ export class EmptyMessageError extends Error {
   }
 }
 
+/** Data larger than a Pub/Sub message can hold, on a bus without a claim check. */
+export class MessageTooLargeError extends Error {
+  readonly code = 'message-too-large';
+  readonly retryable = false;
+  constructor(
+    readonly topic: string,
+    readonly index: number,
+    readonly bytes: number,
+    readonly limit: number,
+  ) {
+    super(
+      `message ${index} published to "${topic}" has ${bytes} bytes of data, more than Pub/Sub's limit of ${limit}: set storage in almanac.config.ts (claim check) so that large messages travel through Cloud Storage`,
+    );
+    this.name = 'MessageTooLargeError';
+  }
+}
+
+/** A message whose data is in the object store (claim check) reached a bus without one. */
+export class ClaimCheckUnavailableError extends Error {
+  readonly code = 'claim-check-unavailable';
+  readonly retryable = false;
+  constructor(readonly claim: string) {
+    super(
+      `the message's data is in the object store as "${claim}" but this bus has no claim check: set storage in almanac.config.ts`,
+    );
+    this.name = 'ClaimCheckUnavailableError';
+  }
+}
+
 /** subscribe() without autoCreate on a subscription that was not provisioned. */
 export class SubscriptionNotFoundError extends Error {
   readonly code = 'subscription-not-found';
