@@ -1,8 +1,8 @@
 import 'reflect-metadata';
-import type { ObjectStore } from '@almanac/storage';
+import { createFolderObjectStore, type ObjectStore } from '@almanac/storage';
 import { mkdirSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import { Module, type DynamicModule, type INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import {
@@ -21,12 +21,7 @@ import {
 import type { CheckpointStore } from '@almanac/domain/projections';
 import { CodeHashCache, type LogSink } from '@almanac/kernel';
 import { createInProcessBus, type InProcessBus } from '@almanac/messaging';
-import {
-  createDuckDbResultStore,
-  createDuckDbWarehouse,
-  type ResultStore,
-  type Warehouse,
-} from '@almanac/warehouse';
+import { createDuckDbResultStore, type ResultStore, type Warehouse } from '@almanac/warehouse';
 import { readRunView } from '@almanac/api';
 import {
   AlmanacMetrics,
@@ -35,6 +30,7 @@ import {
   EventPublisher,
   initTracing,
   loadProject,
+  openWarehouse,
   logEvents,
   type Logger,
   newBackfillId,
@@ -146,10 +142,10 @@ export class EmbeddedEngine {
     const duckResults = await createDuckDbResultStore({ path: paths.results });
     let warehouse: Warehouse | undefined;
     try {
-      warehouse = await createDuckDbWarehouse({
-        path: paths.warehouse,
-        readOnly: true,
-        schemaTtlMs: opts.config.warehouse.schemaTtlMs,
+      // the DuckDB file, or BigQuery with warehouse.kind "bigquery" (ADR 0026)
+      warehouse = await openWarehouse(opts.config, paths.warehouse, {
+        GOOGLE_CLOUD_PROJECT: process.env.GOOGLE_CLOUD_PROJECT,
+        ALMANAC_BIGQUERY_ENDPOINT: process.env.ALMANAC_BIGQUERY_ENDPOINT,
       });
       const read = opts.wrapWarehouse ? opts.wrapWarehouse(warehouse) : warehouse;
       return await EmbeddedEngine.start(opts, paths, read, duckResults);
@@ -210,7 +206,12 @@ export class EmbeddedEngine {
       checkpoints,
       onDeadLetter: (subscription, reason) => deadLetters.push(`${subscription}: ${reason}`),
       metrics,
-      staging: opts.staging,
+      // reads billed by bytes (BigQuery) are staged once per attempt, here in the data folder
+      staging:
+        opts.staging ??
+        (opts.config.warehouse.kind === 'bigquery'
+          ? createFolderObjectStore(join(dirname(paths.eventLog), 'staging'))
+          : undefined),
     };
     // the same service modules as the deployed services, composed in one process
     const app = await NestFactory.createApplicationContext(embeddedModule(ctx, opts.backfills), {

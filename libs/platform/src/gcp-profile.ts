@@ -11,12 +11,7 @@ import {
   type SpannerOutbox,
 } from '@almanac/eventlog';
 import { createPubSubBus, type PubSubBus } from '@almanac/messaging';
-import {
-  createDuckDbWarehouse,
-  createSpannerResultStore,
-  type ResultStore,
-  type Warehouse,
-} from '@almanac/warehouse';
+import { createSpannerResultStore, type ResultStore, type Warehouse } from '@almanac/warehouse';
 import { EventPublisher } from './event-publisher';
 import { loadProject, type LoadedProject } from './load-computations';
 import { AlmanacMetrics, instrumentEventStore, OUTBOX_COUNT_LIMIT } from './metrics';
@@ -27,7 +22,8 @@ import {
   type ProjectConfig,
 } from './project-config';
 import type { ServiceEnv } from './service-env';
-import { gcpClaimCheck } from './claim-check';
+import { gcpClaimCheck, gcpObjectStore } from './claim-check';
+import { openWarehouse } from './open-warehouse';
 import { computationLogSink, type Logger } from './logging/logger';
 import { logEvents } from './logging/event-log-lines';
 import { newServiceStats, type ServiceContext, type ServiceName } from './service-module';
@@ -84,10 +80,11 @@ export async function openGcpProfile(
   const outbox = createSpannerOutbox(database);
   const checkpoints = createSpannerCheckpointStore(database);
   const pubsub = new PubSub({ projectId: env.GOOGLE_CLOUD_PROJECT });
+  const objects = gcpObjectStore(config, env);
   // topics and subscriptions come from `npm run provision:pubsub` (infra/pubsub)
   const bus = createPubSubBus(pubsub, {
     autoCreate: false,
-    claimCheck: gcpClaimCheck(config, env),
+    claimCheck: gcpClaimCheck(config, env, objects),
     ...(logger && {
       onError: (error: unknown, context: string) =>
         logger.error(
@@ -100,11 +97,7 @@ export async function openGcpProfile(
   const results = createSpannerResultStore(database, {
     serializeWrites: Boolean(process.env.SPANNER_EMULATOR_HOST),
   });
-  const warehouse = await createDuckDbWarehouse({
-    path: env.ALMANAC_WAREHOUSE_PATH ?? paths.warehouse,
-    readOnly: true,
-    schemaTtlMs: config.warehouse.schemaTtlMs,
-  });
+  const warehouse = await openWarehouse(config, paths.warehouse, env);
   const publisher = new EventPublisher(
     store,
     bus,
@@ -129,6 +122,8 @@ export async function openGcpProfile(
     log: logger && computationLogSink(logger),
     stats: newServiceStats(),
     checkpoints,
+    // reads billed by bytes are staged once per attempt for the workers (ADR 0026)
+    staging: config.warehouse.kind === 'bigquery' ? objects : undefined,
     relayOutbox: () => relayOutbox(outbox, (topic, messages) => bus.publish(topic, messages)),
     countOutbox: () => outbox.countPending(OUTBOX_COUNT_LIMIT),
     metrics,

@@ -25,3 +25,4 @@ export {
 } from './logging/logger';
 export { logEvents } from './logging/event-log-lines';
 export * from './metrics';
+export { openWarehouse, WarehouseConfigError } from './open-warehouse';
