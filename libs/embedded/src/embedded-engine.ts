@@ -72,10 +72,11 @@ export interface EngineOptions {
   /** wraps the warehouse (tests count its reads) */
   wrapWarehouse?: (warehouse: Warehouse) => Warehouse;
   /**
-   * where the executor stages per-entity inputs for the workers (ADR 0026; the gcp profile does
-   * it with BigQuery; absent here: each batch reads the DuckDB file, which costs nothing)
+   * where the executor stages per-entity inputs for the workers (ADR 0026). Absent: a folder in
+   * the data folder with warehouse.kind "bigquery", none with DuckDB (a batch's read of the file
+   * costs nothing); null: none at all
    */
-  staging?: ObjectStore;
+  staging?: ObjectStore | null;
   /** how the log and messages are read (default: the contracts' own; tests pass the next version) */
   schemas?: EventSchemas;
   /**
@@ -207,11 +208,13 @@ export class EmbeddedEngine {
       onDeadLetter: (subscription, reason) => deadLetters.push(`${subscription}: ${reason}`),
       metrics,
       // reads billed by bytes (BigQuery) are staged once per attempt, here in the data folder
+      // (null: not even then, to measure what staging saves)
       staging:
-        opts.staging ??
-        (opts.config.warehouse.kind === 'bigquery'
-          ? createFolderObjectStore(join(dirname(paths.eventLog), 'staging'))
-          : undefined),
+        opts.staging === undefined
+          ? opts.config.warehouse.kind === 'bigquery'
+            ? createFolderObjectStore(join(dirname(paths.eventLog), 'staging'))
+            : undefined
+          : (opts.staging ?? undefined),
     };
     // the same service modules as the deployed services, composed in one process
     const app = await NestFactory.createApplicationContext(embeddedModule(ctx, opts.backfills), {

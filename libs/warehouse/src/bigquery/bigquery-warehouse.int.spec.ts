@@ -143,6 +143,34 @@ describe('BigQuery warehouse', () => {
     expect(schema).toHaveLength(2);
   });
 
+  it('estimates the bytes of a window read with one dry run of the very query fetchWindow runs, after checking its columns', async () => {
+    const queries: Array<{ kind: string; sql: string; params: Record<string, unknown> }> = [];
+    const w = await fx.open({ onQuery: (q) => queries.push(q) });
+    const settings = { entityField: 'user_id' };
+    const window = { from: '2024-01-01', to: '2024-01-07' };
+    const bytes = await w.estimateScanBytes!('users', settings, window);
+    // bqemulator models no billing: its dry runs say 0 bytes (ADR 0026); BigQuery's say the
+    // bytes of the columns of the partitions the query reads
+    expect(bytes).toBe(0);
+    await w.fetchWindow('users', settings, window);
+    const dry = queries.filter((q) => q.kind === 'dry-run');
+    const data = queries.filter((q) => q.kind === 'data');
+    expect(dry).toHaveLength(1);
+    expect(dry[0]).toEqual({ ...data[0], kind: 'dry-run' });
+
+    queries.length = 0;
+    await expect(w.estimateScanBytes!('users', { entityField: 'usr_id' }, window)).rejects.toThrow(
+      'table "users" has no column "usr_id" (closest: user_id)',
+    );
+    await expect(
+      w.estimateScanBytes!('users', { entityField: 'user_id', dateField: 'dy' }, window),
+    ).rejects.toThrow('table "users" has no column "dy"');
+    await expect(w.estimateScanBytes!('usrs', settings, window)).rejects.toThrow(
+      'unknown table "usrs"',
+    );
+    expect(queries.filter((q) => q.kind !== 'schema')).toHaveLength(0);
+  });
+
   // Why fingerprints digest content rather than read INFORMATION_SCHEMA.PARTITIONS (ADR 0026,
   // "Warehouse adapter"): on the emulator the partition metadata misses an UPDATE entirely.
   it('on the emulator, partition metadata does not see an UPDATE, and the fingerprint does', async () => {

@@ -23,7 +23,8 @@ export interface BigQueryWarehouseOptions {
   now?: () => number;
   /** observes every query (kind 'schema' for catalog look-ups, 'data' otherwise) */
   onQuery?: (event: {
-    kind: 'schema' | 'data';
+    /** 'dry-run': a cost estimate, which BigQuery validates and prices without running it */
+    kind: 'schema' | 'data' | 'dry-run';
     sql: string;
     params: Record<string, unknown>;
   }) => void;
@@ -102,6 +103,24 @@ export function createBigQueryWarehouse(opts: BigQueryWarehouseOptions): Warehou
         wrapIntegers: true,
       });
       return rows as Array<Record<string, unknown>>;
+    } catch (err) {
+      throw new WarehouseQueryError(sql, err);
+    }
+  }
+
+  /** the bytes `sql` would process (a dry run: validated and priced by BigQuery, not run, free) */
+  async function dryRun(sql: string, params: Params): Promise<number> {
+    if (closed)
+      throw new WarehouseQueryError(sql, new Error(`the BigQuery warehouse ${name} is closed`));
+    onQuery({ kind: 'dry-run', sql, params });
+    try {
+      const [job] = await bigquery.createQueryJob({
+        query: sql,
+        params,
+        location: opts.location,
+        dryRun: true,
+      });
+      return Number(job.metadata?.statistics?.totalBytesProcessed ?? 0);
     } catch (err) {
       throw new WarehouseQueryError(sql, err);
     }
@@ -295,6 +314,14 @@ export function createBigQueryWarehouse(opts: BigQueryWarehouseOptions): Warehou
     async fetchWindow(table, settings, window) {
       const q = (await rowsQuery(table, settings, window))!;
       return toRows(await query('data', q.sql, q.params));
+    },
+
+    // the query fetchWindow runs, which is the read staged once per attempt (ADR 0026)
+    async estimateScanBytes(table, settings, window) {
+      // the staged read groups the rows by entity: its field must exist too
+      await schemas.assertColumns(table, [settings.entityField]);
+      const q = (await rowsQuery(table, settings, window))!;
+      return dryRun(q.sql, q.params);
     },
 
     listEntities,

@@ -17,7 +17,7 @@ export interface FixtureTable {
 }
 
 interface QueryEvent {
-  kind: 'schema' | 'data';
+  kind: 'schema' | 'data' | 'dry-run';
   sql: string;
 }
 

@@ -74,6 +74,15 @@ describe('staged reads: one read of the window per attempt, one object per batch
     expect(windowReads).toBe(1);
   });
 
+  it('given a misspelt entity field, then staging fails naming it, before reading the window', async () => {
+    const bad = { ...READ, settings: { entityField: 'usr_id', dateField: 'day' } };
+    await expect(stageTable({ warehouse, store }, KEY, bad, batches)).rejects.toThrow(
+      'table "orders" has no column "usr_id" (closest: user_id)',
+    );
+    expect(windowReads).toBe(0);
+    expect(await store.list('')).toEqual([]);
+  });
+
   it('given a read that differs from what was staged, then nothing staged is used (the caller reads the warehouse)', async () => {
     await stageTable({ warehouse, store }, KEY, READ, batches);
     const b = batches[2];

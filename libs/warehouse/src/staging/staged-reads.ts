@@ -69,6 +69,9 @@ export async function stageTable(
   const manifest = await readJson<StageManifest>(deps.store, manifestObject(key, read.table));
   if (manifest)
     return { table: read.table, staged: false, rows: manifest.rows, batches: manifest.batches };
+  // the rows are grouped by entity: a misspelt entity field must fail as fetchForEntities does,
+  // not give every entity no rows
+  await deps.warehouse.schemas.assertColumns(read.table, [read.settings.entityField]);
   const rows = await deps.warehouse.fetchWindow(read.table, read.settings, read.window);
   const batchOf = new Map<string, number>();
   const grouped = batches.map((b, i) => {
