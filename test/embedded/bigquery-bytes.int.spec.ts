@@ -1,6 +1,8 @@
 import { BigQuery } from '@google-cloud/bigquery';
 import { startBigQueryEmulator, type RunningHttpEmulator } from '@almanac/emulators';
 import type { DateWindow, Warehouse } from '@almanac/warehouse';
+import type { ProjectConfigInput } from '@almanac/platform';
+import { cli } from './cli-harness';
 import { computation, D, Fixture, statuses } from './fixture';
 
 /**
@@ -107,19 +109,25 @@ describe('bytes billed per run on BigQuery (emulator)', () => {
     return Number(rows[0].bytes);
   }
 
+  const config = (bigquery: { runBudgetBytes?: number } = {}): ProjectConfigInput => ({
+    warehouse: {
+      path: 'warehouse.duckdb',
+      kind: 'bigquery',
+      bigquery: { dataset: DATASET, pricePerTiB: 6.25, ...bigquery },
+    },
+    tables: {
+      users: { entityField: 'user_id' },
+      orders: { entityField: 'user_id', dateField: 'order_date' },
+    },
+    entities: { table: 'users', idField: 'user_id', dateField: 'signup_date' },
+    // 30 users in batches of 3: 10 batches
+    execution: { batchSize: 3, workerConcurrency: 2, breaker: { retries: 0 } },
+  });
+
   async function runOnce(staging: 'staged' | 'unstaged') {
     const f = await Fixture.create({
       files: { 'order-totals.ts': ORDER_TOTALS },
-      config: {
-        warehouse: { path: 'warehouse.duckdb', kind: 'bigquery', bigquery: { dataset: DATASET } },
-        tables: {
-          users: { entityField: 'user_id' },
-          orders: { entityField: 'user_id', dateField: 'order_date' },
-        },
-        entities: { table: 'users', idField: 'user_id', dateField: 'signup_date' },
-        // 30 users in batches of 3: 10 batches
-        execution: { batchSize: 3, workerConcurrency: 2, breaker: { retries: 0 } },
-      },
+      config: config(),
     });
     fixtures.push(f);
     const reads: Read[] = [];
@@ -162,5 +170,51 @@ describe('bytes billed per run on BigQuery (emulator)', () => {
     // what staging saves: without it each of the 10 batches is billed the whole window
     expect(unstaged.dataReads).toBe(10);
     expect(unstaged.dataBytes).toBe(10 * window);
+  });
+
+  it('given a run budget, when the dry runs estimate more, then analyze shows it and run refuses until --confirm-cost', async () => {
+    const MIB = 1024 ** 2;
+    const input = config({ runBudgetBytes: 5 * MIB });
+    const f = await Fixture.create({ files: { 'order-totals.ts': ORDER_TOTALS }, config: input });
+    fixtures.push(f);
+    f.writeConfigFile(input);
+    f.loadNewCode();
+
+    const analyzed = await cli(['analyze', '--date', D, '--project', f.dir, '--json']);
+    expect(analyzed.code).toBe(0);
+    // the emulator's dry runs say 0 bytes processed; BigQuery bills 10 MiB at least per table read
+    expect(JSON.parse(analyzed.stdout)).toEqual([
+      expect.objectContaining({
+        computation: 'OrderTotals',
+        prediction: 'run',
+        scan: {
+          bytesProcessed: 0,
+          bytesBilled: 10 * MIB,
+          cost: 0,
+          tables: [{ table: 'orders', bytesProcessed: 0 }],
+        },
+      }),
+    ]);
+    const table = await cli(['analyze', '--date', D, '--project', f.dir]);
+    expect(table.stdout).toMatch(/OrderTotals\s+0\s+run\s+0 B\s+10\.0 MiB\s+\$0\.00/);
+    expect(table.stdout).toContain('a run would bill 10.0 MiB, about $0.00');
+
+    const refused = await cli(['run', '--date', D, '--project', f.dir]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain(
+      `the run of ${D} would bill 10.0 MiB (about $0.00), above warehouse.bigquery.runBudgetBytes 5.0 MiB`,
+    );
+    expect(refused.stderr).toContain('--confirm-cost');
+    const confirmed = await cli([
+      'run',
+      '--date',
+      D,
+      '--project',
+      f.dir,
+      '--confirm-cost',
+      '--json',
+    ]);
+    expect(confirmed.code).toBe(0);
+    expect(JSON.parse(confirmed.stdout).computations.OrderTotals.status).toBe('completed');
   });
 });

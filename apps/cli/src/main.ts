@@ -34,6 +34,9 @@ import { graphCommand, previewRange } from './preview.command';
 
 class UsageError extends Error {}
 
+/** a run estimated to bill more than warehouse.bigquery.runBudgetBytes, without --confirm-cost */
+class RunBudgetError extends Error {}
+
 type Options = NonNullable<ParseArgsConfig['options']>;
 const common: Options = {
   help: { type: 'boolean', short: 'h' },
@@ -114,7 +117,7 @@ async function withProject<T>(
 ): Promise<T> {
   const a = access(values);
   const paths = projectPaths(a.root, a.config);
-  if (!existsSync(paths.warehouse)) {
+  if (a.config.warehouse.kind === 'duckdb' && !existsSync(paths.warehouse)) {
     throw new UsageError(
       `no warehouse at ${paths.warehouse}: run \`almanac sample-data\` (or \`npm start\`) first`,
     );
@@ -205,6 +208,7 @@ async function runCommand(values: Record<string, unknown>, date: string): Promis
     values,
     async (client) => {
       const forceUpstream = Boolean(values['force-upstream']);
+      await checkRunBudget(client, values, date);
       if (!values.json && !jsonLogs(values))
         err(
           `running ${date}${forceUpstream ? ' (forced with their dependencies)' : values.force ? ' (forced)' : ''}${values['dry-run'] ? ' (dry run)' : ''}${client.server ? ` through ${describeServer(client.server)}` : ''} ...`,
@@ -227,6 +231,42 @@ async function runCommand(values: Record<string, unknown>, date: string): Promis
     },
     { run: true },
   );
+}
+
+/**
+ * warehouse.bigquery.runBudgetBytes (ADR 0026): a run whose reads are estimated (dry runs) to
+ * bill more is refused before anything is requested, unless --confirm-cost says to go on.
+ */
+async function checkRunBudget(
+  client: ProjectClient,
+  values: Record<string, unknown>,
+  date: string,
+): Promise<void> {
+  const bigquery = access(values).config.warehouse.bigquery;
+  const budget = bigquery?.runBudgetBytes;
+  if (!budget || values['confirm-cost'] || values['dry-run']) return;
+  const rows = await client.analyze(date, (values.computation as string[] | undefined) ?? [], {
+    force: Boolean(values.force),
+    forceUpstream: Boolean(values['force-upstream']),
+  });
+  const billed = rows.reduce((sum, r) => sum + (r.scan?.bytesBilled ?? 0), 0);
+  if (billed <= budget) return;
+  const cost = rows.reduce((sum, r) => sum + (r.scan?.cost ?? 0), 0);
+  throw new RunBudgetError(
+    `the run of ${date} would bill ${bytes(billed)} (about $${cost.toFixed(2)}), above warehouse.bigquery.runBudgetBytes ${bytes(budget)}: see \`almanac analyze --date ${date}\`, and run again with --confirm-cost to go on`,
+  );
+}
+
+/** bytes in binary units, as BigQuery bills them */
+function bytes(n: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
+  let v = n;
+  let u = 0;
+  while (v >= 1024 && u < units.length - 1) {
+    v /= 1024;
+    u++;
+  }
+  return `${u === 0 ? v : v.toFixed(1)} ${units[u]}`;
 }
 
 /**
@@ -309,11 +349,13 @@ const commands: Record<string, Command> = {
   run: {
     summary: 'run the computations for a date, skipping what did not change',
     usage: [
-      'almanac run --date YYYY-MM-DD [--computation NAME]... [--entity ID]... [--force | --force-upstream] [--dry-run] [--json] [--verbose]',
+      'almanac run --date YYYY-MM-DD [--computation NAME]... [--entity ID]... [--force | --force-upstream] [--dry-run] [--confirm-cost] [--json] [--verbose]',
       '',
       '  a run includes the dependencies of the named computations; they run only if something',
       '  they depend on changed',
       FORCE_HELP,
+      '  --confirm-cost    run even if the reads are estimated to bill more than',
+      '                    warehouse.bigquery.runBudgetBytes (BigQuery; see `almanac analyze`)',
     ].join('\n'),
     options: {
       date: { type: 'string' },
@@ -322,6 +364,7 @@ const commands: Record<string, Command> = {
       force: { type: 'boolean' },
       'force-upstream': { type: 'boolean' },
       'dry-run': { type: 'boolean' },
+      'confirm-cost': { type: 'boolean' },
       verbose: { type: 'boolean', short: 'v' },
       quiet: { type: 'boolean', short: 'q' },
     },
@@ -360,7 +403,26 @@ const commands: Record<string, Command> = {
           forceUpstream: Boolean(v['force-upstream']),
         });
         if (v.json) out(JSON.stringify(rows, null, 2));
-        else
+        else if (rows.some((r) => r.scan)) {
+          // reads billed by bytes (BigQuery): what each computation's run would scan and cost
+          out(
+            table(
+              ['computation', 'pass', 'would', 'scans', 'billed', 'cost', 'why'],
+              rows.map((r) => [
+                r.computation,
+                String(r.pass),
+                r.prediction,
+                r.scan ? bytes(r.scan.bytesProcessed) : '',
+                r.scan ? bytes(r.scan.bytesBilled) : '',
+                r.scan ? `$${r.scan.cost.toFixed(2)}` : '',
+                r.why,
+              ]),
+            ),
+          );
+          const billed = rows.reduce((sum, r) => sum + (r.scan?.bytesBilled ?? 0), 0);
+          const cost = rows.reduce((sum, r) => sum + (r.scan?.cost ?? 0), 0);
+          out(`a run would bill ${bytes(billed)}, about $${cost.toFixed(2)}`);
+        } else
           out(
             table(
               ['computation', 'pass', 'would', 'why'],
