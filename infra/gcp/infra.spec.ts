@@ -123,7 +123,7 @@ describe('infrastructure generated from topology.json and the service list', () 
     ]);
   });
 
-  it('given the claim check, then one bucket named by var.storage_bucket deletes only <prefix>claims/ objects after var.claim_retention_days, and publishers may create objects, subscribers read them', () => {
+  it('given the claim check and staged reads, then one bucket named by var.storage_bucket deletes <prefix>claims/ objects after var.claim_retention_days and <prefix>stage/ ones after 2 days; publishers may create objects, subscribers read them, the executor also deletes', () => {
     const r = resourcesOf(topology);
     expect(r.google_storage_bucket).toEqual({
       almanac: {
@@ -136,6 +136,10 @@ describe('infrastructure generated from topology.json and the service list', () 
               age: '${var.claim_retention_days}',
               matches_prefix: ['${var.storage_prefix}claims/'],
             },
+            action: { type: 'Delete' },
+          },
+          {
+            condition: { age: 2, matches_prefix: ['${var.storage_prefix}stage/'] },
             action: { type: 'Delete' },
           },
         ],
@@ -154,6 +158,7 @@ describe('infrastructure generated from topology.json and the service list', () 
       return [
         ...(service.publishes.length > 0 ? [`${member} roles/storage.objectCreator`] : []),
         ...(subscribes ? [`${member} roles/storage.objectViewer`] : []),
+        ...(service.name === 'executor' ? [`${member} roles/storage.objectUser`] : []),
       ];
     });
     expect(grants.sort()).toEqual(expected.sort());

@@ -96,6 +96,14 @@ export function terraform(topology: PubSubTopology): Block {
         member: member(service.name),
       };
     }
+    // staged reads (ADR 0026): the executor writes, reads back and deletes what it stages
+    if (service.name === 'executor') {
+      bucketIam[`${id}_stager`] = {
+        bucket: '${google_storage_bucket.almanac.name}',
+        role: 'roles/storage.objectUser',
+        member: member(service.name),
+      };
+    }
     if (topology.subscriptions.some((sub) => ownerOf(sub.name).name === service.name)) {
       bucketIam[`${id}_viewer`] = {
         bucket: '${google_storage_bucket.almanac.name}',
@@ -209,6 +217,11 @@ export function terraform(topology: PubSubTopology): Block {
                 age: '${var.claim_retention_days}',
                 matches_prefix: ['${var.storage_prefix}claims/'],
               },
+              action: { type: 'Delete' },
+            },
+            // the executor deletes what it staged at completion; this removes what a dead one left
+            {
+              condition: { age: 2, matches_prefix: ['${var.storage_prefix}stage/'] },
               action: { type: 'Delete' },
             },
           ],

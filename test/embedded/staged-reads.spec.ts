@@ -33,11 +33,12 @@ describe('staged reads through the executor and the workers', () => {
     const stagedReads = { window: [] as string[], entities: [] as string[] };
 
     const a = await plain.run({ date: D }, { wrapWarehouse: counting(plainReads) });
+    const stagingStore = createFolderObjectStore(path.join(staged.dir, 'staging'));
     const b = await staged.run(
       { date: D },
       {
         wrapWarehouse: counting(stagedReads),
-        staging: createFolderObjectStore(path.join(staged.dir, 'staging')),
+        staging: stagingStore,
       },
     );
 
@@ -53,5 +54,7 @@ describe('staged reads through the executor and the workers', () => {
     // staged: one window read per (computation, table), the global DailyVolume's included
     expect(stagedReads.entities).toEqual([]);
     expect(stagedReads.window.sort()).toEqual(['orders', 'orders', 'users']);
+    // what was staged is deleted once each computation completed
+    expect(await stagingStore.list('')).toEqual([]);
   });
 });

@@ -29,6 +29,6 @@ export {
   SPANNER_RESULTS_DDL,
   SPANNER_RESULTS_TABLE,
 } from './spanner/results.ddl';
-export { readStagedBatch, stageTable } from './staging/staged-reads';
+export { deleteStaged, readStagedBatch, stageTable } from './staging/staged-reads';
 export type { StageKey, StageReport, TableRead } from './staging/staged-reads';
 export { billedBytes, priceOf } from './billing';

@@ -39,6 +39,7 @@ import { WrongExpectedVersionError, type EventStore } from '@almanac/eventlog';
 import { combineResultHashes, previousDate, scopeDigest } from '@almanac/kernel';
 import type { ObjectStore } from '@almanac/storage';
 import {
+  deleteStaged,
   stageTable,
   type InputFingerprint,
   type ResultStore,
@@ -732,6 +733,27 @@ export class ExecutorService {
     const completed = events.find((e) => e.type === 'ComputationCompleted');
     if (completed?.type === 'ComputationCompleted' && completed.payload.resultVersion)
       this.collect(c.name, run.date, version);
+    if (completed) this.unstage(run.runId, c.name);
+  }
+
+  /**
+   * Deletes what was staged for a completed computation, every attempt's, off the run's path (a
+   * bucket's lifecycle rule removes what a dead executor left); flush() waits.
+   */
+  private unstage(runId: string, computation: string): void {
+    const { staging } = this.deps;
+    if (!staging) return;
+    const done = deleteStaged(staging, { runId, computation })
+      .then(
+        () => undefined,
+        (err) => {
+          process.stderr.write(
+            `almanac executor: staged inputs of ${computation} in ${runId} not deleted: ${errorMessage(err)}\n`,
+          );
+        },
+      )
+      .finally(() => this.collecting.delete(done));
+    this.collecting.add(done);
   }
 
   /**

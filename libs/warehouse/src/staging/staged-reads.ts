@@ -40,8 +40,21 @@ interface StageManifest {
   rows: number;
 }
 
+const computationFolder = (key: Pick<StageKey, 'runId' | 'computation'>) =>
+  `stage/${encodeURIComponent(key.runId)}/${encodeURIComponent(key.computation)}/`;
+
 const folder = (key: StageKey, table: string) =>
-  `stage/${encodeURIComponent(key.runId)}/${encodeURIComponent(key.computation)}/${key.attempt}/${encodeURIComponent(table)}`;
+  `${computationFolder(key)}${key.attempt}/${encodeURIComponent(table)}`;
+
+/** Deletes every attempt's staged objects of a computation in a run; returns how many. */
+export async function deleteStaged(
+  store: ObjectStore,
+  key: Pick<StageKey, 'runId' | 'computation'>,
+): Promise<number> {
+  const names = await store.list(computationFolder(key));
+  await forEachLimited(names, 8, (name) => store.delete(name));
+  return names.length;
+}
 
 const batchObject = (key: StageKey, table: string, batch: number) =>
   `${folder(key, table)}/batch-${batch}.json`;
