@@ -1,6 +1,7 @@
 import { BigQuery } from '@google-cloud/bigquery';
 import { startBigQueryEmulator, type RunningHttpEmulator } from '@almanac/emulators';
 import type { DateWindow, Warehouse } from '@almanac/warehouse';
+import { serveEmbedded } from '@almanac/embedded';
 import type { ProjectConfigInput } from '@almanac/platform';
 import { cli } from './cli-harness';
 import { computation, D, Fixture, statuses } from './fixture';
@@ -195,6 +196,19 @@ describe('bytes billed per run on BigQuery (emulator)', () => {
         },
       }),
     ]);
+    // the api answers the same (POST /analyze of `almanac serve`)
+    const api = await serveEmbedded({ root: f.dir, config: f.config, port: 0, env: {} });
+    try {
+      const res = await fetch(`${api.url}/analyze`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ date: D }),
+      });
+      const body = (await res.json()) as { computations: unknown[] };
+      expect(body.computations).toEqual(JSON.parse(analyzed.stdout));
+    } finally {
+      await api.close();
+    }
     const table = await cli(['analyze', '--date', D, '--project', f.dir]);
     expect(table.stdout).toMatch(/OrderTotals\s+0\s+run\s+0 B\s+10\.0 MiB\s+\$0\.00/);
     expect(table.stdout).toContain('a run would bill 10.0 MiB, about $0.00');
