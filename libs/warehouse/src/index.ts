@@ -19,3 +19,13 @@ export {
   SPANNER_RESULTS_DDL,
   SPANNER_RESULTS_TABLE,
 } from './spanner/results.ddl';
+export {
+  createBigQueryResultsExporter,
+  ResultsExportError,
+} from './bigquery/bigquery-results-export';
+export type {
+  BigQueryResultsExporter,
+  BigQueryResultsExporterOptions,
+  ResultVersionRef,
+  ResultsExportSummary,
+} from './bigquery/bigquery-results-export';
