@@ -156,6 +156,7 @@ describe('results export to BigQuery (bqemulator + fake-gcs-server)', () => {
     });
     const staging = noBucket.exportResultVersion(target, v3);
     await expect(staging).rejects.toThrow(ResultsExportError);
+    await expect(staging).rejects.toMatchObject({ stage: 'staging', retryable: false });
     await expect(staging).rejects.toThrow(
       /export of UserStats 2024-03-01 version v3 to almanac-test\.exports\.almanac_results failed while staging gs:\/\/no-such-bucket\/exports\/UserStats\/2024-03-01\/v3\.ndjson/,
     );
@@ -166,9 +167,34 @@ describe('results export to BigQuery (bqemulator + fake-gcs-server)', () => {
       dataset: 'missing_dataset',
       table: TABLE,
     });
-    await expect(noDataset.exportResultVersion(target, v3)).rejects.toThrow(
-      /export of UserStats 2024-03-01 version v3 to almanac-test\.missing_dataset\.almanac_results failed while creating the results table/,
+    const creating = noDataset.exportResultVersion(target, v3);
+    await expect(creating).rejects.toMatchObject({ retryable: false });
+    await expect(creating).rejects.toThrow(
+      /export of UserStats 2024-03-01 version v3 to almanac-test\.missing_dataset\.almanac_results failed while creating the results table: dataset almanac-test\.missing_dataset does not exist$/,
     );
+
+    // the object is staged where BigQuery cannot read it (another Cloud Storage): the load fails,
+    // and the staging table and the object are removed
+    const elsewhere = await startStorageEmulator();
+    try {
+      const otherStorage = new Storage({ projectId: PROJECT, apiEndpoint: elsewhere.endpoint });
+      await otherStorage.createBucket('almanac-exports');
+      const unreadable = createGcsObjectStore({ storage: otherStorage, bucket: 'almanac-exports' });
+      const loading = createBigQueryResultsExporter({
+        bigquery,
+        store: unreadable,
+        dataset: DATASET,
+        table: TABLE,
+      }).exportResultVersion(target, v3);
+      await expect(loading).rejects.toMatchObject({ stage: 'loading', retryable: true });
+      await expect(loading).rejects.toThrow(
+        /failed while loading gs:\/\/almanac-exports\/exports\/UserStats\/2024-03-01\/v3\.ndjson into _staging_[0-9a-f]{24}: /,
+      );
+      expect(await unreadable.list('exports/')).toEqual([]);
+    } finally {
+      await elsewhere.stop();
+    }
+    expect(await datasetTables()).toEqual([TABLE]);
 
     expect(await tableLines()).toEqual(before);
     expect(await store.list('exports/')).toEqual([]);

@@ -71,9 +71,6 @@ const SCHEMA: TableField[] = [
   { name: 'run_id', type: 'STRING', mode: 'REQUIRED' },
 ];
 
-/** a crashed export's staging table removes itself after this long */
-const STAGING_TTL_MS = 24 * 3600_000;
-
 export function createBigQueryResultsExporter(
   opts: BigQueryResultsExporterOptions,
 ): BigQueryResultsExporter {
@@ -91,7 +88,15 @@ export function createBigQueryResultsExporter(
         clustering: { fields: ['computation', 'entity_id'] },
       });
     } catch (e) {
-      if ((e as { code?: unknown }).code !== 409) throw e; // 409: it exists
+      if ((e as { code?: unknown }).code === 409) return; // it exists
+      // bqemulator answers 500 where BigQuery answers 404; either way, say which is missing
+      const [exists] = await dataset.exists().catch(() => [true]);
+      if (!exists)
+        throw Object.assign(new Error(`dataset ${projectId}.${opts.dataset} does not exist`), {
+          code: 404,
+          cause: e,
+        });
+      throw e;
     }
   }
 
@@ -128,10 +133,7 @@ export function createBigQueryResultsExporter(
           .put(objectName, ndjson, { contentType: 'application/x-ndjson' })
           .catch(fail('staging', store.uri(objectName)));
         await dataset
-          .createTable(stagingId, {
-            schema: { fields: SCHEMA },
-            expirationTime: String(Date.now() + STAGING_TTL_MS),
-          })
+          .createTable(stagingId, { schema: { fields: SCHEMA } })
           .catch((e: unknown) => {
             if ((e as { code?: unknown }).code !== 409) throw e; // left by a crashed attempt
           })
@@ -157,7 +159,7 @@ export function createBigQueryResultsExporter(
           .catch(fail('merging', `from ${stagingId}`));
         return { rows: rows.length, table: tableName };
       } finally {
-        // best effort: a staging table left behind expires; an object left behind is overwritten next time
+        // also after a failure; what a crashed process leaves is reused and removed by the retry
         await Promise.allSettled([
           staging.delete({ ignoreNotFound: true }),
           store.delete(objectName),
