@@ -1,5 +1,7 @@
 import { hostname } from 'node:os';
+import { BigQuery } from '@google-cloud/bigquery';
 import { PubSub } from '@google-cloud/pubsub';
+import { Storage } from '@google-cloud/storage';
 import { Spanner, type Database } from '@google-cloud/spanner';
 import { eventSchemas } from '@almanac/contracts';
 import {
@@ -11,8 +13,11 @@ import {
   type SpannerOutbox,
 } from '@almanac/eventlog';
 import { createPubSubBus, type PubSubBus } from '@almanac/messaging';
+import { createGcsObjectStore } from '@almanac/storage';
 import {
+  createBigQueryResultsExporter,
   createDuckDbWarehouse,
+  type BigQueryResultsExporter,
   createSpannerResultStore,
   type ResultStore,
   type Warehouse,
@@ -21,6 +26,7 @@ import { EventPublisher } from './event-publisher';
 import { loadProject, type LoadedProject } from './load-computations';
 import { AlmanacMetrics, instrumentEventStore, OUTBOX_COUNT_LIMIT } from './metrics';
 import {
+  ConfigError,
   findProjectRoot,
   loadProjectConfig,
   projectPaths,
@@ -103,6 +109,7 @@ export async function openGcpProfile(
     readOnly: true,
     schemaTtlMs: config.warehouse.schemaTtlMs,
   });
+  const resultsExporter = config.export && openResultsExporter(env, config, config.export.bigquery);
   const publisher = new EventPublisher(
     store,
     bus,
@@ -130,6 +137,7 @@ export async function openGcpProfile(
     relayOutbox: () => relayOutbox(outbox, (topic, messages) => bus.publish(topic, messages)),
     countOutbox: () => outbox.countPending(OUTBOX_COUNT_LIMIT),
     metrics,
+    resultsExporter,
     async close() {
       await bus.close();
       await Promise.allSettled([
@@ -143,4 +151,27 @@ export async function openGcpProfile(
       void spanner.close();
     },
   };
+}
+
+/** The BigQuery results export (ADR 0026): staged in the `storage` bucket, merged into the table. */
+function openResultsExporter(
+  env: ServiceEnv,
+  config: ProjectConfig,
+  target: { dataset: string; table: string },
+): BigQueryResultsExporter {
+  if (!config.storage)
+    throw new ConfigError(
+      'export.bigquery is set but storage is not: the export is staged in Cloud Storage (set storage.bucket)',
+    );
+  const projectId = config.warehouse.bigquery?.projectId ?? env.GOOGLE_CLOUD_PROJECT;
+  return createBigQueryResultsExporter({
+    bigquery: new BigQuery({ projectId, apiEndpoint: env.ALMANAC_BIGQUERY_ENDPOINT }),
+    store: createGcsObjectStore({
+      storage: new Storage({ projectId, apiEndpoint: env.ALMANAC_STORAGE_ENDPOINT }),
+      bucket: config.storage.bucket,
+      prefix: config.storage.prefix,
+    }),
+    dataset: target.dataset,
+    table: target.table,
+  });
 }

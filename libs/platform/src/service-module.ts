@@ -17,7 +17,7 @@ import {
   type ReceivedMessage,
   type Subscription,
 } from '@almanac/messaging';
-import type { ResultStore, Warehouse } from '@almanac/warehouse';
+import type { BigQueryResultsExporter, ResultStore, Warehouse } from '@almanac/warehouse';
 import type { EventPublisher } from './event-publisher';
 import { messageLogContext, withLogContext, type Logger } from './logging/logger';
 import type { LoadedProject } from './load-computations';
@@ -67,6 +67,8 @@ export interface ServiceContext {
   countOutbox?: () => Promise<number>;
   /** this process's metrics (one registry per process), served at /metrics */
   metrics: AlmanacMetrics;
+  /** exports completed result versions to BigQuery (gcp profile with `export` set; ADR 0026) */
+  resultsExporter?: BigQueryResultsExporter;
 }
 
 export const SERVICE_CONTEXT = Symbol('almanac.ServiceContext');

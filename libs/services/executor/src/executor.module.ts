@@ -81,6 +81,7 @@ export class ExecutorModule {
               // its views start from their checkpoint: a start reads the log's tail only
               checkpoints: ctx.checkpoints,
               metrics: ctx.metrics,
+              resultsExporter: ctx.resultsExporter,
             }),
         },
         subscriptionsProvider(EXECUTOR_SUBSCRIPTIONS, ExecutorService, (executor) => [

@@ -37,7 +37,12 @@ import {
 } from '@almanac/domain/projections';
 import { WrongExpectedVersionError, type EventStore } from '@almanac/eventlog';
 import { combineResultHashes, previousDate, scopeDigest } from '@almanac/kernel';
-import type { InputFingerprint, ResultStore, Warehouse } from '@almanac/warehouse';
+import type {
+  BigQueryResultsExporter,
+  InputFingerprint,
+  ResultStore,
+  Warehouse,
+} from '@almanac/warehouse';
 import {
   type AlmanacMetrics,
   breakerStateValue,
@@ -50,6 +55,7 @@ import {
   type ProjectConfig,
 } from '@almanac/platform';
 import { breakerOpensOn } from './breaker';
+import { exportCompletedResults } from './results-export.handler';
 
 type Views = { runs: RunsView; hashIndex: HashIndex };
 
@@ -99,6 +105,8 @@ export class ExecutorService {
       schemas: EventSchemas;
       /** batch answers, breaker states and the views' lag (absent: not measured) */
       metrics?: AlmanacMetrics;
+      /** exports each completed result version to BigQuery (gcp with `export`; ADR 0026) */
+      resultsExporter?: BigQueryResultsExporter;
     },
   ) {
     const projections = { runs: activeRunsProjection, hashIndex: hashIndexProjection };
@@ -130,7 +138,12 @@ export class ExecutorService {
 
   async onComputationMessage(data: string): Promise<void> {
     const event = this.deps.schemas.parse(JSON.parse(data));
-    if (event.type === 'ComputationCompleted') await this.wakeWaiting(event.payload);
+    if (event.type !== 'ComputationCompleted') return;
+    await this.wakeWaiting(event.payload);
+    // after waking the waiters: a failed export nacks the message, and waking again is harmless
+    const exporter = this.deps.resultsExporter;
+    if (exporter)
+      await exportCompletedResults({ ...this.deps, exporter, producer: EXECUTOR }, event);
   }
 
   /** A pass, in its span (ADR 0022): each computation's decision is a child span. */
