@@ -140,10 +140,18 @@ export class ExecutorService {
     const event = this.deps.schemas.parse(JSON.parse(data));
     if (event.type !== 'ComputationCompleted') return;
     await this.wakeWaiting(event.payload);
-    // after waking the waiters: a failed export nacks the message, and waking again is harmless
+    // after waking the waiters: a failed export nacks the message, which wakes them again
     const exporter = this.deps.resultsExporter;
     if (exporter)
-      await exportCompletedResults({ ...this.deps, exporter, producer: EXECUTOR }, event);
+      await exportCompletedResults(
+        {
+          ...this.deps,
+          exporter,
+          producer: EXECUTOR,
+          currentVersion: (c, d) => this.resultVersion(c, d),
+        },
+        event,
+      );
   }
 
   /** A pass, in its span (ADR 0022): each computation's decision is a child span. */

@@ -29,6 +29,8 @@ let bigquery: BigQuery;
 let results: ResultStore;
 let store: EventStore;
 let deps: ResultsExportDeps;
+/** computation|date -> the version readers see (the executor's hash index, in production) */
+const current = new Map<string, string>();
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'almanac-export-handler-'));
@@ -56,6 +58,7 @@ beforeAll(async () => {
     }),
     clock: () => new Date('2026-01-15T03:00:00.000Z'),
     producer: 'executor',
+    currentVersion: async (c, d) => current.get(`${c}|${d}`) ?? null,
   };
 }, 120_000);
 
@@ -126,6 +129,7 @@ describe('export on ComputationCompleted (bqemulator + fake-gcs-server)', () => 
       { entityId: 'u2', result: { n: 2 }, resultHash: resultDigest({ n: 2 }) },
     ];
     await results.write('A', date, 'r1/1', 'r1', rows);
+    current.set(`A|${date}`, 'r1/1');
     await exportCompletedResults(deps, completed('r1'));
     // a redelivered ComputationCompleted: the MERGE changes nothing, the event is not appended again
     await exportCompletedResults(deps, completed('r1'));
@@ -149,6 +153,7 @@ describe('export on ComputationCompleted (bqemulator + fake-gcs-server)', () => 
     await results.write('A', date, 'r5/1', 'r5', [
       { entityId: 'u1', result: { n: 5 }, resultHash: resultDigest({ n: 5 }) },
     ]);
+    current.set(`A|${date}`, 'r5/1');
     const broken: ResultsExportDeps = {
       ...deps,
       exporter: createBigQueryResultsExporter({
@@ -173,5 +178,12 @@ describe('export on ComputationCompleted (bqemulator + fake-gcs-server)', () => 
     await exportCompletedResults(deps, completed('r5'));
     expect(await exportEvents('r5')).toHaveLength(3);
     expect(await tableRows()).toEqual(['u1|{"n":5}|r5/1']);
+  }, 120_000);
+
+  it('does not export a version that a later completion replaced (a late redelivery)', async () => {
+    // r5/1 is current (previous test); r1's ComputationCompleted arrives again
+    await exportCompletedResults(deps, completed('r1'));
+    expect(await tableRows()).toEqual(['u1|{"n":5}|r5/1']);
+    expect(await exportEvents('r1')).toHaveLength(1);
   }, 120_000);
 });

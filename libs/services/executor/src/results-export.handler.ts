@@ -15,6 +15,8 @@ export interface ResultsExportDeps {
   exporter: BigQueryResultsExporter;
   clock: () => Date;
   producer: string;
+  /** the version readers of (computation, date) see now (the executor's hash index) */
+  currentVersion: (computation: string, date: string) => Promise<string | null>;
 }
 
 /** entities read from the result store per call */
@@ -34,6 +36,8 @@ export async function exportCompletedResults(
   const version = resultVersionOf(p);
   // skipped: the stored version, exported by the run that completed it
   if (p.status !== 'completed' || p.dryRun || version === null) return;
+  // a late message of a version since replaced: exporting it would roll the table back
+  if ((await deps.currentVersion(p.computation, p.date)) !== version) return;
   const ref = { computation: p.computation, date: p.date, version, runId: p.runId };
   const envelope = { correlationId: p.runId, causationId: event.eventId, producer: deps.producer };
   const streamId = streams.run(p.runId);
