@@ -223,7 +223,9 @@ export interface RunningHttpEmulator extends RunningEmulator {
  * The BigQuery emulator bqemulator (PyPI; DuckDB under a REST API the Node client speaks; ADR
  * 0026) as a local process, in memory, ready in a few seconds.
  */
-export async function startLocalBigQueryEmulator(): Promise<RunningHttpEmulator> {
+export async function startLocalBigQueryEmulator(
+  opts: SharedObjectsOption = {},
+): Promise<RunningHttpEmulator> {
   const dir = join(emulatorsDir(), 'bigquery');
   const command = join(dir, 'bin', 'bqemulator');
   if (!existsSync(command))
@@ -249,7 +251,12 @@ export async function startLocalBigQueryEmulator(): Promise<RunningHttpEmulator>
     ],
     port,
     // its own HOME holds DuckDB's spatial extension, which it would otherwise download
-    { env: { HOME: join(dir, 'home') } },
+    {
+      env: {
+        HOME: join(dir, 'home'),
+        ...(opts.objectsDir ? { BQEMU_GCS_LOCAL_ROOT: opts.objectsDir } : {}),
+      },
+    },
   );
   try {
     await waitForPort(port, p.child, 'the BigQuery emulator', 60_000, p.log);
@@ -261,8 +268,22 @@ export async function startLocalBigQueryEmulator(): Promise<RunningHttpEmulator>
   return { host: `127.0.0.1:${port}`, endpoint, pause: p.pause, resume: p.resume, stop: p.stop };
 }
 
-/** The Cloud Storage emulator fake-gcs-server (Go) as a local process, in memory. */
-export async function startLocalStorageEmulator(): Promise<RunningHttpEmulator> {
+/**
+ * Load jobs from gs:// on the emulators: bqemulator reads gs://bucket/name from
+ * `<BQEMU_GCS_LOCAL_ROOT>/bucket/name`, which is where fake-gcs-server's filesystem backend keeps
+ * objects, so the two share a folder (ADR 0026, Results export).
+ */
+export interface SharedObjectsOption {
+  objectsDir?: string;
+}
+
+/**
+ * The Cloud Storage emulator fake-gcs-server (Go) as a local process, in memory (or in
+ * `objectsDir`, for a BigQuery emulator to load from).
+ */
+export async function startLocalStorageEmulator(
+  opts: SharedObjectsOption = {},
+): Promise<RunningHttpEmulator> {
   const command = join(emulatorsDir(), 'bin', 'fake-gcs-server');
   if (!existsSync(command))
     throw new EmulatorUnavailableError(
@@ -279,8 +300,9 @@ export async function startLocalStorageEmulator(): Promise<RunningHttpEmulator> 
       '127.0.0.1',
       '-port',
       String(port),
-      '-backend',
-      'memory',
+      ...(opts.objectsDir
+        ? ['-backend', 'filesystem', '-filesystem-root', opts.objectsDir]
+        : ['-backend', 'memory']),
       '-public-host',
       `127.0.0.1:${port}`,
       '-log-level',
@@ -389,8 +411,11 @@ export function startSpannerEmulator(): Promise<RunningEmulator> {
 }
 
 /** The BigQuery emulator: the local bqemulator, else a testcontainers one (goccy's image). */
-export function startBigQueryEmulator(): Promise<RunningHttpEmulator> {
-  return withFallback('the BigQuery emulator', startLocalBigQueryEmulator, async () => {
+export function startBigQueryEmulator(
+  opts: SharedObjectsOption = {},
+): Promise<RunningHttpEmulator> {
+  const local = () => startLocalBigQueryEmulator(opts);
+  return withFallback('the BigQuery emulator', local, async () => {
     const { BigQueryEmulatorContainer } = await import('@testcontainers/gcloud');
     const started = await new BigQueryEmulatorContainer(BIGQUERY_IMAGE)
       .withCommand(['--project', 'almanac-test'])
@@ -406,8 +431,9 @@ export function startBigQueryEmulator(): Promise<RunningHttpEmulator> {
 }
 
 /** The Cloud Storage emulator: the local fake-gcs-server, else a testcontainers one. */
-export function startStorageEmulator(): Promise<RunningHttpEmulator> {
-  return withFallback('the Cloud Storage emulator', startLocalStorageEmulator, async () => {
+export function startStorageEmulator(opts: SharedObjectsOption = {}): Promise<RunningHttpEmulator> {
+  const local = () => startLocalStorageEmulator(opts);
+  return withFallback('the Cloud Storage emulator', local, async () => {
     const { CloudStorageEmulatorContainer } = await import('@testcontainers/gcloud');
     const started = await new CloudStorageEmulatorContainer(STORAGE_IMAGE).start();
     const endpoint = started.getEmulatorEndpoint();

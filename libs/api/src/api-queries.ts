@@ -453,7 +453,9 @@ function elapsed(run: RunView, now: number): number {
 export function runSummary(run: RunView, now: number): RunSummary {
   const counts: Record<string, number> = {};
   const errors: RunSummary['errors'] = [];
+  const exports: RunSummary['exports'] = [];
   for (const c of Object.values(run.computations)) {
+    if (c.export) exports.push({ computation: c.name, ...c.export });
     counts[c.status] = (counts[c.status] ?? 0) + 1;
     if (c.status === 'failed' || c.status === 'blocked' || c.status === 'impossible')
       errors.push({ computation: c.name, status: c.status, message: describeReason(c.reason) });
@@ -473,6 +475,7 @@ export function runSummary(run: RunView, now: number): RunSummary {
     counts,
     errors,
     rejection: run.rejection,
+    exports,
   };
 }
 
@@ -568,6 +571,10 @@ export function summarize(e: Envelope): string {
       return `schedule of ${e.payload.computation} paused by ${e.payload.by}`;
     case 'ScheduleResumed':
       return `schedule of ${e.payload.computation} resumed by ${e.payload.by}`;
+    case 'ResultsExported':
+      return `${e.payload.computation} ${e.payload.date}: version ${e.payload.version} exported to ${e.payload.table} (${e.payload.rows} rows)`;
+    case 'ResultsExportFailed':
+      return `${e.payload.computation} ${e.payload.date}: export of version ${e.payload.version} to ${e.payload.table} failed (attempt ${e.payload.attempt}${e.payload.retryable ? ', will retry' : ''}): ${e.payload.error}`;
     case 'BackfillRequested':
       return `backfill ${e.payload.backfillId} requested by ${e.payload.requestedBy}: ${e.payload.from} to ${e.payload.to}, ${e.payload.concurrency} at once`;
   }

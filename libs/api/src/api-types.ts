@@ -1,5 +1,5 @@
 import type { Reason } from '@almanac/contracts';
-import type { RunStatus } from '@almanac/domain/projections';
+import type { ResultsExportView, RunStatus } from '@almanac/domain/projections';
 
 /**
  * The JSON the api answers (what the status page, curl users and the OpenAPI document see).
@@ -64,6 +64,8 @@ export interface RunSummary {
   /** computations that failed, were blocked or impossible, with why */
   errors: Array<{ computation: string; status: string; message: string }>;
   rejection: { code: string; message: string } | null;
+  /** the export of each computation's results to BigQuery that was recorded (ADR 0026) */
+  exports: Array<{ computation: string } & ResultsExportView>;
 }
 
 /** GET /runs/:id/events */

@@ -1,9 +1,12 @@
 import {
+  eventIds,
   EVENT_TYPES,
   exportJsonSchemas,
   InvalidEventError,
   makeEvent,
   parseEnvelope,
+  topicFor,
+  topics,
 } from './index';
 
 const base = {
@@ -53,6 +56,40 @@ describe('event catalog', () => {
         payload: { runId: 'r1', date: '2026-01-15' },
       }),
     ).toThrow(/^RunRequested: schemaVersion 9 is newer than this code knows \(1\)/);
+  });
+
+  it('records a results export and a failed attempt, refusing a negative row count', () => {
+    const target = {
+      runId: 'r1',
+      date: '2026-01-15',
+      computation: 'A',
+      version: 'r1/1',
+      table: 'p.d.t',
+    };
+    const exported = makeEvent({
+      ...base,
+      eventId: 'ResultsExported:A:2026-01-15:r1/1',
+      type: 'ResultsExported',
+      payload: { ...target, rows: 3, durationMs: 12 },
+    });
+    expect(exported.payload).toEqual({ ...target, rows: 3, durationMs: 12 });
+    expect(topicFor('ResultsExported')).toBe(topics.computations);
+    expect(topicFor('ResultsExportFailed')).toBe(topics.computations);
+    expect(eventIds.resultsExported('A', '2026-01-15', 'r1/1')).toBe(exported.eventId);
+    expect(() =>
+      makeEvent({
+        ...base,
+        type: 'ResultsExported',
+        payload: { ...target, rows: -1, durationMs: 12 },
+      }),
+    ).toThrow(/ResultsExported payload invalid: rows/);
+    expect(() =>
+      makeEvent({
+        ...base,
+        type: 'ResultsExportFailed',
+        payload: { ...target, attempt: 0, error: 'x', retryable: true },
+      }),
+    ).toThrow(/ResultsExportFailed payload invalid: attempt/);
   });
 
   it('exports a JSON Schema for every event type', () => {

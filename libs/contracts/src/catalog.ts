@@ -3,6 +3,7 @@ import { EnvelopeBase } from './envelope';
 import * as P from './events';
 import * as M from './maintenance-events';
 import * as S from './schedule-events';
+import * as X from './export-events';
 import { BackfillRequestedPayload } from './backfill';
 
 /** Every event type, its current schema version and its payload schema. */
@@ -24,6 +25,8 @@ export const EventCatalog = {
   SchedulePaused: { schemaVersion: 1, payload: S.SchedulePausedPayload },
   ScheduleResumed: { schemaVersion: 1, payload: S.ScheduleResumedPayload },
   BackfillRequested: { schemaVersion: 1, payload: BackfillRequestedPayload },
+  ResultsExported: { schemaVersion: 1, payload: X.ResultsExportedPayload },
+  ResultsExportFailed: { schemaVersion: 1, payload: X.ResultsExportFailedPayload },
 } as const;
 
 export type EventType = keyof typeof EventCatalog;

@@ -48,6 +48,11 @@ export const eventIds = {
   /** the n-th event of the computation's schedule stream: two operators' clicks append one */
   scheduleChanged: (c: string, type: 'SchedulePaused' | 'ScheduleResumed', n: number) =>
     `${type}:${c}:${n}`,
+  /** one per version: a redelivered export appends it once */
+  resultsExported: (c: string, date: string, version: string) =>
+    `ResultsExported:${c}:${date}:${version}`,
+  resultsExportFailed: (c: string, date: string, version: string, attempt: number) =>
+    `ResultsExportFailed:${c}:${date}:${version}:${attempt}`,
 };
 
 /** The topic each event type is published on. */
@@ -56,7 +61,7 @@ export const topics = {
   passes: 'almanac.passes', // PassReady
   batches: 'almanac.batches', // BatchRequested
   batchResults: 'almanac.batch-results', // BatchDone
-  computations: 'almanac.computations', // ComputationStarted, CircuitOpened, ComputationCompleted
+  computations: 'almanac.computations', // ComputationStarted, CircuitOpened, ComputationCompleted, ResultsExport*
 } as const;
 
 export function topicFor(type: string): string {
@@ -82,6 +87,8 @@ export function topicFor(type: string): string {
     case 'ExecutionClaimed':
     case 'ComputationsInvalidated':
     case 'ResultVersionsExpired':
+    case 'ResultsExported':
+    case 'ResultsExportFailed':
       return topics.computations;
     default:
       throw new Error(`no topic for event type "${type}"`);

@@ -1,6 +1,7 @@
 export * from './envelope';
 export * from './events';
 export * from './maintenance-events';
+export * from './export-events';
 export * from './catalog';
 export * from './ids';
 export * from './event-schemas';

@@ -1,4 +1,5 @@
 import { hostname } from 'node:os';
+import { BigQuery } from '@google-cloud/bigquery';
 import { PubSub } from '@google-cloud/pubsub';
 import { Spanner, type Database } from '@google-cloud/spanner';
 import { eventSchemas } from '@almanac/contracts';
@@ -11,11 +12,19 @@ import {
   type SpannerOutbox,
 } from '@almanac/eventlog';
 import { createPubSubBus, type PubSubBus } from '@almanac/messaging';
-import { createSpannerResultStore, type ResultStore, type Warehouse } from '@almanac/warehouse';
+import type { ObjectStore } from '@almanac/storage';
+import {
+  createBigQueryResultsExporter,
+  type BigQueryResultsExporter,
+  createSpannerResultStore,
+  type ResultStore,
+  type Warehouse,
+} from '@almanac/warehouse';
 import { EventPublisher } from './event-publisher';
 import { loadProject, type LoadedProject } from './load-computations';
 import { AlmanacMetrics, instrumentEventStore, OUTBOX_COUNT_LIMIT } from './metrics';
 import {
+  ConfigError,
   findProjectRoot,
   loadProjectConfig,
   projectPaths,
@@ -98,6 +107,8 @@ export async function openGcpProfile(
     serializeWrites: Boolean(process.env.SPANNER_EMULATOR_HOST),
   });
   const warehouse = await openWarehouse(config, paths.warehouse, env);
+  const resultsExporter =
+    config.export && openResultsExporter(env, config, config.export.bigquery, objects);
   const publisher = new EventPublisher(
     store,
     bus,
@@ -127,6 +138,7 @@ export async function openGcpProfile(
     relayOutbox: () => relayOutbox(outbox, (topic, messages) => bus.publish(topic, messages)),
     countOutbox: () => outbox.countPending(OUTBOX_COUNT_LIMIT),
     metrics,
+    resultsExporter,
     async close() {
       await bus.close();
       await Promise.allSettled([
@@ -140,4 +152,22 @@ export async function openGcpProfile(
       void spanner.close();
     },
   };
+}
+
+/** The BigQuery results export (ADR 0026): staged in the `storage` bucket, merged into the table. */
+function openResultsExporter(
+  env: ServiceEnv,
+  config: ProjectConfig,
+  target: { dataset: string; table: string },
+  store: ObjectStore | undefined,
+): BigQueryResultsExporter {
+  // the config refuses export without storage; this only narrows the type
+  if (!store) throw new ConfigError('export.bigquery is set but storage is not');
+  const projectId = config.warehouse.bigquery?.projectId ?? env.GOOGLE_CLOUD_PROJECT;
+  return createBigQueryResultsExporter({
+    bigquery: new BigQuery({ projectId, apiEndpoint: env.ALMANAC_BIGQUERY_ENDPOINT }),
+    store,
+    dataset: target.dataset,
+    table: target.table,
+  });
 }

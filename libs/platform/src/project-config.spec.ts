@@ -82,6 +82,15 @@ describe('parseProjectConfig: BigQuery, Cloud Storage and export (ADR 0026)', ()
       parseProjectConfig({ ...base, warehouse: { path: 'w.duckdb', kind: 'bigquery' } }),
     ).toThrow(/warehouse\.bigquery: warehouse\.kind is "bigquery" but warehouse\.bigquery/);
   });
+  it('given an export without storage, then the config is refused, saying that the export is staged there', () => {
+    expect(() =>
+      parseProjectConfig({
+        ...base,
+        warehouse: { path: 'w.duckdb' },
+        export: { bigquery: { dataset: 'out' } },
+      }),
+    ).toThrow(/export: export\.bigquery is set but storage is not/);
+  });
   it('given kind bigquery with a dataset, then the price and location defaults are filled in', () => {
     const config = parseProjectConfig({
       ...base,

@@ -208,7 +208,12 @@ export const ProjectConfigSchema = z
       .strict()
       .optional(),
   })
-  .strict();
+  .strict()
+  .refine((c) => !c.export || c.storage, {
+    message:
+      'export.bigquery is set but storage is not: the export is staged in Cloud Storage (set storage.bucket)',
+    path: ['export'],
+  });
 
 export type ProjectConfig = z.output<typeof ProjectConfigSchema>;
 export type ProjectConfigInput = z.input<typeof ProjectConfigSchema>;

@@ -18,7 +18,7 @@ import {
   type Subscription,
 } from '@almanac/messaging';
 import type { ObjectStore } from '@almanac/storage';
-import type { ResultStore, Warehouse } from '@almanac/warehouse';
+import type { BigQueryResultsExporter, ResultStore, Warehouse } from '@almanac/warehouse';
 import type { EventPublisher } from './event-publisher';
 import { messageLogContext, withLogContext, type Logger } from './logging/logger';
 import type { LoadedProject } from './load-computations';
@@ -73,6 +73,8 @@ export interface ServiceContext {
   countOutbox?: () => Promise<number>;
   /** this process's metrics (one registry per process), served at /metrics */
   metrics: AlmanacMetrics;
+  /** exports completed result versions to BigQuery (gcp profile with `export` set; ADR 0026) */
+  resultsExporter?: BigQueryResultsExporter;
 }
 
 export const SERVICE_CONTEXT = Symbol('almanac.ServiceContext');

@@ -32,3 +32,13 @@ export {
 export { deleteStaged, readStagedBatch, stageTable } from './staging/staged-reads';
 export type { StageKey, StageReport, TableRead } from './staging/staged-reads';
 export { billedBytes, priceOf } from './billing';
+export {
+  createBigQueryResultsExporter,
+  ResultsExportError,
+} from './bigquery/bigquery-results-export';
+export type {
+  BigQueryResultsExporter,
+  BigQueryResultsExporterOptions,
+  ResultVersionRef,
+  ResultsExportSummary,
+} from './bigquery/bigquery-results-export';

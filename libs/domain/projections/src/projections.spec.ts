@@ -295,6 +295,53 @@ describe('run projection', () => {
   });
 });
 
+describe('run projection: the results export (ADR 0026)', () => {
+  const planned = [
+    ev('RunRequested', { runId: 'r1', date }, 0),
+    ev('RunPlanned', {
+      runId: 'r1',
+      date,
+      epoch: '1',
+      passes: [['A']],
+      computations: [{ name: 'A', pass: 0, type: 'per-entity', dependencies: [], codeHash: 'c1' }],
+      force: false,
+      dryRun: false,
+    }),
+    completed('r1', 'completed', { resultVersion: 'r1/1' }),
+  ];
+  const target = { runId: 'r1', date, computation: 'A', version: 'r1/1', table: 'p.d.t' };
+  const failed = (attempt: number, s: number) =>
+    ev('ResultsExportFailed', { ...target, attempt, error: 'bq down', retryable: true }, s);
+  const exported = (s: number) => ev('ResultsExported', { ...target, rows: 3, durationMs: 7 }, s);
+
+  it('shows no export until one is recorded, then the last failed attempt, then the export', () => {
+    expect(fold(runProjection, planned).r1.computations.A.export).toBeNull();
+    const failing = fold(runProjection, [...planned, failed(1, 20), failed(2, 21)]);
+    expect(failing.r1.computations.A.export).toEqual({
+      status: 'failed',
+      version: 'r1/1',
+      table: 'p.d.t',
+      attempt: 2,
+      error: 'bq down',
+      retryable: true,
+      at: at(21),
+    });
+    const done = fold(runProjection, [exported(22)], failing);
+    expect(done.r1.computations.A.export).toEqual({
+      status: 'exported',
+      version: 'r1/1',
+      table: 'p.d.t',
+      rows: 3,
+      at: at(22),
+    });
+  });
+
+  it('a failure recorded after the export of the same version does not undo it', () => {
+    const v = fold(runProjection, [...planned, exported(22), failed(3, 23)]);
+    expect(v.r1.computations.A.export).toMatchObject({ status: 'exported', rows: 3 });
+  });
+});
+
 describe('run projection: which computations a run forces', () => {
   const plan = (extra: Partial<PayloadInput<'RunPlanned'>>) =>
     ev('RunPlanned', {

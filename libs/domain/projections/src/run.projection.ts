@@ -84,7 +84,22 @@ export interface ComputationRunView {
   owner: string | null;
   /** last sign of life of the current attempt: its start or its latest BatchDone */
   lastProgressAt: string | null;
+  /** the export of its result version to BigQuery (ADR 0026); null: none recorded */
+  export: ResultsExportView | null;
 }
+
+/** The latest news of a computation's results export: exported, or the last failed attempt. */
+export type ResultsExportView =
+  | { status: 'exported'; version: string; table: string; rows: number; at: string }
+  | {
+      status: 'failed';
+      version: string;
+      table: string;
+      attempt: number;
+      error: string;
+      retryable: boolean;
+      at: string;
+    };
 
 export interface RunView {
   runId: string;
@@ -126,6 +141,8 @@ const RUN_EVENTS = [
   'CircuitOpened',
   'ComputationCompleted',
   'RunCompleted',
+  'ResultsExported',
+  'ResultsExportFailed',
 ] as const;
 
 /** Every run and the progress of each of its computations. */
@@ -211,6 +228,7 @@ function evolveRun(view: RunsView, event: Envelope): void {
           durationMs: null,
           circuitOpen: false,
           circuitMessage: null,
+          export: null,
           owner: null,
           lastProgressAt: null,
         };
@@ -346,6 +364,35 @@ function evolveRun(view: RunsView, event: Envelope): void {
       run.status = event.payload.status;
       run.completedAt = event.occurredAt;
       run.durationMs = event.payload.durationMs;
+      return;
+    }
+    case 'ResultsExported': {
+      const p = event.payload;
+      const c = view[p.runId]?.computations[p.computation];
+      if (!c) return;
+      c.export = {
+        status: 'exported',
+        version: p.version,
+        table: p.table,
+        rows: p.rows,
+        at: event.occurredAt,
+      };
+      return;
+    }
+    case 'ResultsExportFailed': {
+      const p = event.payload;
+      const c = view[p.runId]?.computations[p.computation];
+      // a late failure (redelivered after the export succeeded) does not undo it
+      if (!c || (c.export?.status === 'exported' && c.export.version === p.version)) return;
+      c.export = {
+        status: 'failed',
+        version: p.version,
+        table: p.table,
+        attempt: p.attempt,
+        error: p.error,
+        retryable: p.retryable,
+        at: event.occurredAt,
+      };
       return;
     }
     case 'ExecutionClaimed':

@@ -109,6 +109,17 @@ function describe(e: Envelope): EventLine | null {
         level: 'info',
         message: `expired ${e.payload.versions.length} result versions of ${e.payload.date} (ttlDays ${e.payload.ttlDays})`,
       };
+    case 'ResultsExported':
+      return {
+        level: 'info',
+        message: `results version ${e.payload.version} exported to ${e.payload.table}`,
+        fields: { rows: e.payload.rows, durationMs: e.payload.durationMs },
+      };
+    case 'ResultsExportFailed':
+      return {
+        level: e.payload.retryable ? 'warn' : 'error',
+        message: `results export of version ${e.payload.version} to ${e.payload.table} failed (attempt ${e.payload.attempt}): ${e.payload.error}`,
+      };
     case 'SchedulePaused':
     case 'ScheduleResumed':
       return {

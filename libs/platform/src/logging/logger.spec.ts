@@ -349,4 +349,48 @@ describe('decision lines', () => {
       batch: '2',
     });
   });
+
+  it('logs a results export as info and a failed attempt as a warning (retryable) or an error', () => {
+    const { logger, parsed } = capture();
+    const target = {
+      runId: 'r1',
+      date: '2026-01-15',
+      computation: 'A',
+      version: 'r1/1',
+      table: 'p.d.results',
+    };
+    const failed = (attempt: number, retryable: boolean) =>
+      makeEvent({
+        ...base,
+        type: 'ResultsExportFailed',
+        eventId: `ResultsExportFailed:A:2026-01-15:r1/1:${attempt}`,
+        streamId: 'run-r1',
+        producer: 'executor',
+        payload: { ...target, attempt, error: 'dataset p.d does not exist', retryable },
+      });
+    logEvents(logger, [
+      failed(1, true),
+      failed(2, false),
+      makeEvent({
+        ...base,
+        type: 'ResultsExported',
+        eventId: 'ResultsExported:A:2026-01-15:r1/1',
+        streamId: 'run-r1',
+        producer: 'executor',
+        payload: { ...target, rows: 3, durationMs: 40 },
+      }),
+    ]);
+    expect(parsed().map((l) => [l.severity, l.message])).toEqual([
+      [
+        'WARNING',
+        'results export of version r1/1 to p.d.results failed (attempt 1): dataset p.d does not exist',
+      ],
+      [
+        'ERROR',
+        'results export of version r1/1 to p.d.results failed (attempt 2): dataset p.d does not exist',
+      ],
+      ['INFO', 'results version r1/1 exported to p.d.results'],
+    ]);
+    expect(parsed()[2]).toMatchObject({ rows: 3, durationMs: 40 });
+  });
 });

@@ -82,6 +82,7 @@ export class ExecutorModule {
               checkpoints: ctx.checkpoints,
               metrics: ctx.metrics,
               staging: ctx.staging,
+              resultsExporter: ctx.resultsExporter,
             }),
         },
         subscriptionsProvider(EXECUTOR_SUBSCRIPTIONS, ExecutorService, (executor) => [

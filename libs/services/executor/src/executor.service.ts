@@ -41,6 +41,7 @@ import type { ObjectStore } from '@almanac/storage';
 import {
   deleteStaged,
   stageTable,
+  type BigQueryResultsExporter,
   type InputFingerprint,
   type ResultStore,
   type Warehouse,
@@ -58,6 +59,7 @@ import {
   type ProjectConfig,
 } from '@almanac/platform';
 import { breakerOpensOn } from './breaker';
+import { exportCompletedResults } from './results-export.handler';
 
 type Views = { runs: RunsView; hashIndex: HashIndex };
 
@@ -112,6 +114,8 @@ export class ExecutorService {
        * (ADR 0026; absent: every batch reads the warehouse)
        */
       staging?: ObjectStore;
+      /** exports each completed result version to BigQuery (gcp with `export`; ADR 0026) */
+      resultsExporter?: BigQueryResultsExporter;
     },
   ) {
     const projections = { runs: activeRunsProjection, hashIndex: hashIndexProjection };
@@ -143,7 +147,20 @@ export class ExecutorService {
 
   async onComputationMessage(data: string): Promise<void> {
     const event = this.deps.schemas.parse(JSON.parse(data));
-    if (event.type === 'ComputationCompleted') await this.wakeWaiting(event.payload);
+    if (event.type !== 'ComputationCompleted') return;
+    await this.wakeWaiting(event.payload);
+    // after waking the waiters: a failed export nacks the message, which wakes them again
+    const exporter = this.deps.resultsExporter;
+    if (exporter)
+      await exportCompletedResults(
+        {
+          ...this.deps,
+          exporter,
+          producer: EXECUTOR,
+          currentVersion: (c, d) => this.resultVersion(c, d),
+        },
+        event,
+      );
   }
 
   /** A pass, in its span (ADR 0022): each computation's decision is a child span. */
