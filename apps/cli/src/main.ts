@@ -180,6 +180,10 @@ function auditLines(node: AuditNode, indent = ''): string[] {
     lines.push(
       `${indent}  invalidated ${i.from}..${i.to} at ${i.at} by ${i.requestedBy}: ${i.reason}`,
     );
+  if (node.exported)
+    lines.push(
+      `${indent}  exported version ${node.exported.version} (${node.exported.rows} rows) to ${node.exported.table} at ${node.exported.at}`,
+    );
   if (node.hashParts) {
     const h = node.hashParts;
     lines.push(

@@ -18,7 +18,7 @@ import type { ProjectionSource } from './api-queries';
  * 4: the decisions view keeps the last MAX_DECISIONS_KEPT decisions per (computation, date).
  * 5: the backfills view (ADR 0017).
  */
-export const API_VIEWS_VERSION = '5';
+export const API_VIEWS_VERSION = '6';
 
 /** Finished runs the api keeps in memory by default: the largest page GET /runs answers. */
 export const DEFAULT_RECENT_RUNS = 200;

@@ -5,6 +5,7 @@ import {
   hashKey,
   runKey,
   type Decision,
+  type ExportRecord,
   type HashIndexEntry,
   type RunKey,
   type RunView,
@@ -593,6 +594,8 @@ export interface AuditNode {
   taint?: HashIndexEntry['taint'];
   /** the operator's invalidations of (computation, date), oldest first (the top node only) */
   invalidations?: InvalidationRecord[];
+  /** the latest version exported to BigQuery (ADR 0026); null: none was */
+  exported: ExportRecord | null;
   hashParts: Decision['hashParts'];
   /** every decision for (computation, date), oldest first: the runs that skipped, failed, re-ran */
   decisions: ReturnType<typeof decisionSummary>[];
@@ -649,6 +652,7 @@ export function auditLineage(
     valid: current?.valid ?? false,
     ...(current?.taint ? { taint: current.taint } : {}),
     hashParts: current?.hashParts ?? null,
+    exported: views.decisions[key]?.exported ?? null,
     decisions,
     dependencies: deps,
   };

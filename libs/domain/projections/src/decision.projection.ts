@@ -38,6 +38,16 @@ export interface ComputationDateView {
   counts: Partial<Record<Status, number>>;
   /** entities failed over every decision */
   failedEntities: number;
+  /** the latest result version exported to BigQuery for (computation, date) (ADR 0026) */
+  exported?: ExportRecord;
+}
+
+export interface ExportRecord {
+  runId: string;
+  version: string;
+  rows: number;
+  table: string;
+  at: string;
 }
 
 export type DecisionsView = Record<string, ComputationDateView>;
@@ -45,9 +55,22 @@ export type DecisionsView = Record<string, ComputationDateView>;
 /** The decisions per (computation, date), bounded: status, audit, explain and metrics read this. */
 export const decisionProjection: Projection<DecisionsView> = {
   name: 'decisions',
-  handles: ['ComputationCompleted'],
+  handles: ['ComputationCompleted', 'ResultsExported'],
   initial: () => ({}),
   evolve(view, event: Envelope) {
+    if (event.type === 'ResultsExported') {
+      const p = event.payload;
+      const entry = view[hashKey(p.computation, p.date)];
+      if (entry)
+        entry.exported = {
+          runId: p.runId,
+          version: p.version,
+          rows: p.rows,
+          table: p.table,
+          at: event.occurredAt,
+        };
+      return view;
+    }
     if (event.type !== 'ComputationCompleted') return view;
     const p = event.payload;
     const decision: Decision = {

@@ -340,6 +340,19 @@ describe('run projection: the results export (ADR 0026)', () => {
     const v = fold(runProjection, [...planned, exported(22), failed(3, 23)]);
     expect(v.r1.computations.A.export).toMatchObject({ status: 'exported', rows: 3 });
   });
+
+  it('the decisions of (computation, date) keep its latest export, for audit', () => {
+    const before = fold(decisionProjection, planned)[hashKey('A', date)];
+    expect(before.exported).toBeUndefined();
+    const after = fold(decisionProjection, [...planned, failed(1, 20), exported(22)]);
+    expect(after[hashKey('A', date)].exported).toEqual({
+      runId: 'r1',
+      version: 'r1/1',
+      rows: 3,
+      table: 'p.d.t',
+      at: at(22),
+    });
+  });
 });
 
 describe('run projection: which computations a run forces', () => {
