@@ -28,7 +28,7 @@ function bigQueryType(duckType: string): string | undefined {
   return SIMPLE_TYPES[duckType];
 }
 
-export interface SampleLoadOptions {
+interface SampleLoadOptions {
   /** the DuckDB file whose tables are loaded (opened read-only) */
   duckDbPath: string;
   bigquery: BigQuery;
