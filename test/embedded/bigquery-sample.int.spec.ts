@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BigQuery } from '@google-cloud/bigquery';
@@ -55,6 +55,7 @@ describe('sample data in BigQuery (bqemulator)', () => {
     const r = await cli(['sample-data', ...SAMPLE, '--target', 'bigquery', '--project', plain]);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('--target bigquery needs warehouse.bigquery');
+    expect(existsSync(join(plain, 'warehouse.duckdb'))).toBe(false);
   });
 
   it('loads the sample into the dataset (twice: the same rows), and the embedded profile over it gives the DuckDB run’s result hashes', async () => {

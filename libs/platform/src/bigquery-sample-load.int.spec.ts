@@ -53,6 +53,7 @@ describe('loadDuckDbIntoBigQuery (bqemulator)', () => {
          ('u2', NULL, NULL, NULL, NULL, NULL, NULL, NULL)`,
       'CREATE TABLE symbols (symbol VARCHAR, name VARCHAR)',
       "INSERT INTO symbols VALUES ('AAPL', 'Apple'), ('MSFT', 'Microsoft')",
+      'CREATE TABLE watchlist (user_id VARCHAR, symbol VARCHAR)',
     ]);
     const tables = {
       trades: { entityField: 'user_id', dateField: 'trade_date' },
@@ -66,8 +67,8 @@ describe('loadDuckDbIntoBigQuery (bqemulator)', () => {
       tables,
       onTable: (t, n) => progress.push(`${t}:${n}`),
     });
-    expect(first.tables).toEqual({ symbols: 2, trades: 3 });
-    expect(progress.sort()).toEqual(['symbols:2', 'trades:3']);
+    expect(first.tables).toEqual({ symbols: 2, trades: 3, watchlist: 0 });
+    expect(progress.sort()).toEqual(['symbols:2', 'trades:3', 'watchlist:0']);
 
     const [meta] = await bigquery.dataset('sample1').table('trades').getMetadata();
     expect(
@@ -113,6 +114,12 @@ describe('loadDuckDbIntoBigQuery (bqemulator)', () => {
     expect(second.tables).toEqual(first.tables);
     expect(await count('sample1', 'trades')).toBe(3);
     expect(await count('sample1', 'symbols')).toBe(2);
+    // a table without rows, and without table settings: created, empty, neither partitioned nor
+    // clustered
+    expect(await count('sample1', 'watchlist')).toBe(0);
+    const [watchlistMeta] = await bigquery.dataset('sample1').table('watchlist').getMetadata();
+    expect(watchlistMeta.timePartitioning).toBeUndefined();
+    expect(watchlistMeta.clustering).toBeUndefined();
   });
 
   it('fails naming the table and the column of a type it cannot map, before creating anything', async () => {
