@@ -3,13 +3,17 @@ import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { PubSub } from '@google-cloud/pubsub';
 import { Spanner } from '@google-cloud/spanner';
+import { Storage } from '@google-cloud/storage';
 import { migrateSpanner, SPANNER_DDL_DIR } from '@almanac/eventlog';
 import { parseTopology, provisionPubSub } from '@almanac/messaging';
 import {
   emulatorEnv,
+  startBigQueryEmulator,
   startPubSubEmulator,
   startSpannerEmulator,
+  startStorageEmulator,
   type RunningEmulator,
+  type RunningHttpEmulator,
 } from '@almanac/emulators';
 import { SERVICES, type Replicas, type Service } from './cluster.args';
 
@@ -37,7 +41,13 @@ interface Launch {
 export interface Cluster {
   env: Record<string, string>;
   /** the emulators the services talk to (pause one to rehearse an outage) */
-  readonly emulators: { pubsub: RunningEmulator; spanner: RunningEmulator };
+  readonly emulators: {
+    pubsub: RunningEmulator;
+    spanner: RunningEmulator;
+    /** with `dataPlane`: the BigQuery and Cloud Storage emulators */
+    bigquery?: RunningHttpEmulator;
+    storage?: RunningHttpEmulator;
+  };
   /** the first api replica's URL */
   readonly apiUrl: string;
   /** every api replica's URL, replica 1 first */
@@ -78,6 +88,18 @@ export async function startCluster(opts: {
   launcher?: (service: Service) => Launch;
   /** aborting it while the cluster starts stops what has started and rejects */
   signal?: AbortSignal;
+  /**
+   * also the BigQuery and Cloud Storage emulators, `bucket` created on the latter, their URLs in
+   * every service's ALMANAC_BIGQUERY_ENDPOINT, ALMANAC_STORAGE_ENDPOINT and STORAGE_EMULATOR_HOST;
+   * `beforeServices` runs once they answer, before any service starts (to load source tables)
+   */
+  dataPlane?: {
+    bucket: string;
+    beforeServices?: (emulators: {
+      bigquery: RunningHttpEmulator;
+      storage: RunningHttpEmulator;
+    }) => Promise<void>;
+  };
 }): Promise<Cluster> {
   const log = opts.log ?? (() => undefined);
   const launcher =
@@ -120,6 +142,15 @@ export async function startCluster(opts: {
     ]);
     emulators.push(pubsubEmu, spannerEmu);
     signal?.throwIfAborted();
+    const data = opts.dataPlane
+      ? await Promise.all([startBigQueryEmulator(), startStorageEmulator()]).then(
+          ([bigquery, storage]) => {
+            emulators.push(bigquery, storage);
+            return { bigquery, storage };
+          },
+        )
+      : undefined;
+    signal?.throwIfAborted();
     const projectId = opts.projectId ?? 'almanac-local';
     const env: Record<string, string> = {
       ...emulatorEnv({ pubsub: pubsubEmu.host, spanner: spannerEmu.host }),
@@ -132,6 +163,11 @@ export async function startCluster(opts: {
       HOST: '127.0.0.1',
       // no scheduler timer: a tick at the real time would request runs the tests do not expect
       ALMANAC_TICK_INTERVAL_MS: '0',
+      ...(data && {
+        ALMANAC_BIGQUERY_ENDPOINT: data.bigquery.endpoint,
+        ALMANAC_STORAGE_ENDPOINT: data.storage.endpoint,
+        STORAGE_EMULATOR_HOST: data.storage.endpoint,
+      }),
       ...opts.env,
     };
     log(`emulators: pubsub ${pubsubEmu.host}, spanner ${spannerEmu.host}`);
@@ -157,6 +193,14 @@ export async function startCluster(opts: {
     const report = await provisionPubSub(pubsub, topology);
     log(`pubsub: created ${report.created.length} topics and subscriptions`);
     await pubsub.close();
+
+    if (data && opts.dataPlane) {
+      await new Storage({ projectId, apiEndpoint: data.storage.endpoint }).createBucket(
+        opts.dataPlane.bucket,
+      );
+      log(`emulators: bigquery ${data.bigquery.endpoint}, storage ${data.storage.endpoint}`);
+      await opts.dataPlane.beforeServices?.(data);
+    }
 
     const launch = async (service: Service, replica: number): Promise<ServiceProcess> => {
       const name = `${service}-${replica}`;
@@ -233,7 +277,7 @@ export async function startCluster(opts: {
     const adding = new Map<Service, number>();
     return {
       env,
-      emulators: { pubsub: pubsubEmu, spanner: spannerEmu },
+      emulators: { pubsub: pubsubEmu, spanner: spannerEmu, ...data },
       get apiUrl() {
         return replicasOf('api')[0].url;
       },

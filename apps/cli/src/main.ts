@@ -14,6 +14,8 @@ import {
   InvalidRunRequestError,
   InvalidLogFormatError,
   loadProjectConfig,
+  loadDuckDbIntoBigQuery,
+  bigQueryClient,
   projectPaths,
   type ProjectConfig,
 } from '@almanac/platform';
@@ -290,6 +292,14 @@ async function sampleData(
   const days = values.days !== undefined ? positiveInt(values.days, 'days') : sample.days;
   const endDate = values['end-date'] !== undefined ? requireDate(values, 'end-date') : sample.date;
   const seed = values.seed !== undefined ? positiveInt(values.seed, 'seed') : undefined;
+  const target = values.target ?? 'duckdb';
+  if (target !== 'duckdb' && target !== 'bigquery')
+    throw new UsageError(`--target must be duckdb or bigquery, got "${String(target)}"`);
+  const bigquery = config.warehouse.bigquery;
+  if (target === 'bigquery' && !bigquery)
+    throw new UsageError(
+      '--target bigquery needs warehouse.bigquery (dataset, and projectId or GOOGLE_CLOUD_PROJECT) in almanac.config.ts',
+    );
   const path = projectPaths(root, config).warehouse;
   const t0 = Date.now();
   // the generator replaces the warehouse file: no run may read it meanwhile
@@ -319,13 +329,29 @@ async function sampleData(
     });
   });
   if (process.stderr.isTTY && !values.json) process.stderr.write('\n');
+  let loaded: { project: string; dataset: string; tables: Record<string, number> } | undefined;
+  if (target === 'bigquery' && bigquery) {
+    const { bigquery: client, projectId } = bigQueryClient(bigquery, process.env);
+    const where = `${projectId}.${bigquery.dataset}`;
+    err(`loading ${Object.keys(summary.tables).length} tables into BigQuery ${where} ...`);
+    const { tables } = await loadDuckDbIntoBigQuery({
+      duckDbPath: path,
+      bigquery: client,
+      dataset: bigquery.dataset,
+      location: bigquery.location,
+      tables: config.tables,
+      onTable: (t, n) => err(`  ${where}.${t}: ${n} rows`),
+    });
+    loaded = { project: projectId, dataset: bigquery.dataset, tables };
+  }
   if (summaryTo === 'stderr')
     err(
       `generated sample data into ${path}: ${Object.entries(summary.tables)
         .map(([t, n]) => `${t} ${n} rows`)
         .join(', ')}`,
     );
-  else if (values.json) out(JSON.stringify({ path, ...summary }, null, 2));
+  else if (values.json)
+    out(JSON.stringify({ path, ...summary, ...(loaded && { bigquery: loaded }) }, null, 2));
   else
     out(
       `${table(
@@ -689,8 +715,18 @@ const commands: Record<string, Command> = {
   },
   'sample-data': {
     summary: 'generate the deterministic sample warehouse (DuckDB) of the example domain',
-    usage: 'almanac sample-data [--users N] [--days N] [--end-date YYYY-MM-DD] [--seed N] [--json]',
+    usage: [
+      'almanac sample-data [--users N] [--days N] [--end-date YYYY-MM-DD] [--seed N]',
+      '                    [--target duckdb|bigquery] [--json]',
+      '',
+      '  --target bigquery  also load every table of the DuckDB file into the BigQuery dataset',
+      '                     warehouse.bigquery.dataset (created when absent; tables replaced),',
+      '                     partitioned by day on dateField, clustered by entityField; the',
+      '                     project: warehouse.bigquery.projectId or GOOGLE_CLOUD_PROJECT, the API',
+      '                     at ALMANAC_BIGQUERY_ENDPOINT when set (an emulator). Default: duckdb',
+    ].join('\n'),
     options: {
+      target: { type: 'string' },
       users: { type: 'string' },
       days: { type: 'string' },
       'end-date': { type: 'string' },

@@ -25,4 +25,5 @@ export {
 } from './logging/logger';
 export { logEvents } from './logging/event-log-lines';
 export * from './metrics';
-export { openWarehouse, WarehouseConfigError } from './open-warehouse';
+export { bigQueryClient, openWarehouse, WarehouseConfigError } from './open-warehouse';
+export { loadDuckDbIntoBigQuery, UnmappableColumnError } from './bigquery-sample-load';

@@ -28,16 +28,7 @@ export async function openWarehouse(
       readOnly: true,
       schemaTtlMs: w.schemaTtlMs,
     });
-  const projectId = w.bigquery.projectId ?? env.GOOGLE_CLOUD_PROJECT;
-  if (!projectId)
-    throw new WarehouseConfigError(
-      'warehouse.kind is "bigquery" but no project is named: set warehouse.bigquery.projectId in almanac.config.ts or GOOGLE_CLOUD_PROJECT',
-    );
-  const bigquery = new BigQuery({
-    projectId,
-    location: w.bigquery.location,
-    ...(env.ALMANAC_BIGQUERY_ENDPOINT && { apiEndpoint: env.ALMANAC_BIGQUERY_ENDPOINT }),
-  });
+  const { bigquery, projectId } = bigQueryClient(w.bigquery, env);
   return createBigQueryWarehouse({
     bigquery,
     projectId,
@@ -45,4 +36,25 @@ export async function openWarehouse(
     location: w.bigquery.location,
     schemaTtlMs: w.schemaTtlMs,
   });
+}
+
+/**
+ * The client of warehouse.bigquery: its projectId, else GOOGLE_CLOUD_PROJECT; the API at
+ * ALMANAC_BIGQUERY_ENDPOINT when set.
+ */
+export function bigQueryClient(
+  settings: NonNullable<ProjectConfig['warehouse']['bigquery']>,
+  env: WarehouseEnv,
+): { bigquery: BigQuery; projectId: string } {
+  const projectId = settings.projectId ?? env.GOOGLE_CLOUD_PROJECT;
+  if (!projectId)
+    throw new WarehouseConfigError(
+      'warehouse.kind is "bigquery" but no project is named: set warehouse.bigquery.projectId in almanac.config.ts or GOOGLE_CLOUD_PROJECT',
+    );
+  const bigquery = new BigQuery({
+    projectId,
+    location: settings.location,
+    ...(env.ALMANAC_BIGQUERY_ENDPOINT && { apiEndpoint: env.ALMANAC_BIGQUERY_ENDPOINT }),
+  });
+  return { bigquery, projectId };
 }
