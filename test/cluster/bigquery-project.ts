@@ -16,6 +16,8 @@ export function writeSampleProject(
     kind: 'duckdb' | 'bigquery';
     dataset?: string;
     storage?: { bucket: string };
+    /** the dataset completed results are exported to (ADR 0026) */
+    exportDataset?: string;
   },
 ): void {
   const base = loadProjectConfig(REPO_ROOT);
@@ -31,6 +33,7 @@ export function writeSampleProject(
       }),
     },
     ...(opts.storage && { storage: opts.storage }),
+    ...(opts.exportDataset && { export: { bigquery: { dataset: opts.exportDataset } } }),
     tables: base.tables,
     entities: base.entities,
     execution: base.execution,

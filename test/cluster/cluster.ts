@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { PubSub } from '@google-cloud/pubsub';
 import { Spanner } from '@google-cloud/spanner';
@@ -142,13 +143,23 @@ export async function startCluster(opts: {
     ]);
     emulators.push(pubsubEmu, spannerEmu);
     signal?.throwIfAborted();
-    const data = opts.dataPlane
-      ? await Promise.all([startBigQueryEmulator(), startStorageEmulator()]).then(
-          ([bigquery, storage]) => {
-            emulators.push(bigquery, storage);
-            return { bigquery, storage };
-          },
-        )
+    // one folder for both: bqemulator loads gs:// URIs from where fake-gcs-server keeps objects
+    const objectsDir = opts.dataPlane ? mkdtempSync(join(tmpdir(), 'almanac-objects-')) : null;
+    if (objectsDir)
+      emulators.push({
+        host: '',
+        pause: async () => undefined,
+        resume: async () => undefined,
+        stop: async () => rmSync(objectsDir, { recursive: true, force: true }),
+      });
+    const data = objectsDir
+      ? await Promise.all([
+          startBigQueryEmulator({ objectsDir }),
+          startStorageEmulator({ objectsDir }),
+        ]).then(([bigquery, storage]) => {
+          emulators.push(bigquery, storage);
+          return { bigquery, storage };
+        })
       : undefined;
     signal?.throwIfAborted();
     const projectId = opts.projectId ?? 'almanac-local';
