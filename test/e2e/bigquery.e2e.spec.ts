@@ -101,6 +101,10 @@ describe('distributed Almanac over BigQuery and Cloud Storage (e2e)', () => {
       expect([name, combineResultHashes(pairs)]).toEqual([name, hash]);
       expect(exported[name]).toMatchObject({ status: 'exported', rows: pairs.length });
     }
+    // the audit of a result names the version exported (the api folds the log as it goes)
+    const name = Object.keys(sample.baseline)[0];
+    const audit = await waitForAudit(apiUrl, name);
+    expect(audit.exported).toMatchObject({ runId, rows: exported[name].rows });
     // the staged inputs were deleted when their computations completed
     const [after] = await storage.bucket(BUCKET).getFiles({ prefix: 'stage/' });
     expect(after.map((f) => f.name)).toEqual([]);
@@ -133,4 +137,15 @@ async function waitForExports(
     await new Promise((r) => setTimeout(r, 500));
   }
   throw new Error(`exports of ${runId} not all recorded: ${JSON.stringify(last)}`);
+}
+
+/** GET /audit/:name/:date until it names an export */
+async function waitForAudit(apiUrl: string, name: string): Promise<{ exported: unknown }> {
+  for (let i = 0; i < 120; i++) {
+    const res = await fetch(`${apiUrl}/audit/${name}/${E2E_DATE}`);
+    const body = (await res.json()) as { exported: unknown };
+    if (res.status === 200 && body.exported) return body;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  throw new Error(`the audit of ${name} ${E2E_DATE} names no export`);
 }
