@@ -52,9 +52,8 @@ export const ProjectConfigSchema = z
     warehouse: z
       .object({
         /**
-         * where the gcp profile reads source tables (ADR 0026): `duckdb` (the file at `path`,
-         * read-only) or `bigquery` (the dataset under `bigquery`); the embedded profile always
-         * reads the DuckDB file
+         * where both profiles read source tables (ADR 0026): `duckdb` (the file at `path`,
+         * read-only) or `bigquery` (the dataset under `bigquery`)
          */
         kind: z.enum(['duckdb', 'bigquery']).default('duckdb'),
         /** the DuckDB file of source tables (and what `sample-data --target bigquery` loads) */
