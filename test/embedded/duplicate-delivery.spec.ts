@@ -1,27 +1,5 @@
-import { createInProcessBus, type InProcessBus } from '@almanac/messaging';
 import { readViews } from '@almanac/api';
-import { ALL_COMPLETED, D, Fixture, statuses } from './fixture';
-
-/** An in-process bus that hands every message to its handler twice (at-least-once at its worst). */
-function duplicatingBus(): InProcessBus {
-  const bus = createInProcessBus();
-  return {
-    ...bus,
-    publish: (topic, messages) => bus.publish(topic, messages),
-    subscribe: (topic, subscription, handler, opts) =>
-      bus.subscribe(
-        topic,
-        subscription,
-        async (m) => {
-          await handler(m);
-          await handler(m);
-        },
-        opts,
-      ),
-    close: () => bus.close(),
-    idle: () => bus.idle(),
-  };
-}
+import { ALL_COMPLETED, D, duplicatingBus, Fixture, statuses } from './fixture';
 
 /** The log's events with the run id taken out, so two runs of the same work compare equal. */
 async function logOf(f: Fixture, runId: string) {

@@ -3,6 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { EmbeddedEngine, type EngineOptions } from '@almanac/embedded';
+import { createInProcessBus, type InProcessBus } from '@almanac/messaging';
 import {
   parseProjectConfig,
   type ProjectConfig,
@@ -278,3 +279,24 @@ export const ALL_SKIPPED = {
   DailyVolume: 'skipped',
   SignupInfo: 'skipped',
 };
+
+/** An in-process bus that hands every message to its handler twice (at-least-once at its worst). */
+export function duplicatingBus(): InProcessBus {
+  const bus = createInProcessBus();
+  return {
+    ...bus,
+    publish: (topic, messages) => bus.publish(topic, messages),
+    subscribe: (topic, subscription, handler, opts) =>
+      bus.subscribe(
+        topic,
+        subscription,
+        async (m) => {
+          await handler(m);
+          await handler(m);
+        },
+        opts,
+      ),
+    close: () => bus.close(),
+    idle: () => bus.idle(),
+  };
+}

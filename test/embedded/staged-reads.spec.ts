@@ -1,7 +1,7 @@
 import * as path from 'node:path';
 import { createFolderObjectStore } from '@almanac/storage';
 import type { Warehouse } from '@almanac/warehouse';
-import { ALL_COMPLETED, D, Fixture, statuses } from './fixture';
+import { ALL_COMPLETED, D, duplicatingBus, Fixture, STANDARD_FILES, statuses } from './fixture';
 
 /** Counts the warehouse's reads and reads the real one. */
 function counting(reads: { window: string[]; entities: string[] }) {
@@ -56,5 +56,31 @@ describe('staged reads through the executor and the workers', () => {
     expect(stagedReads.window.sort()).toEqual(['orders', 'orders', 'users']);
     // what was staged is deleted once each computation completed
     expect(await stagingStore.list('')).toEqual([]);
+  });
+
+  it('given every message delivered twice, then each window is still read once and the results are the same', async () => {
+    // without the global DailyVolume: its one batch is not staged, and a worker that gets its
+    // request twice reads its window twice
+    const files = Object.fromEntries(
+      Object.entries(STANDARD_FILES).filter(([file]) => file !== 'daily-volume.ts'),
+    );
+    const once = await Fixture.create({ files });
+    const twice = await Fixture.create({ files });
+    fixtures.push(once, twice);
+    const reads = { window: [] as string[], entities: [] as string[] };
+    const a = await once.run({ date: D });
+    const b = await twice.run(
+      { date: D },
+      {
+        bus: duplicatingBus(),
+        wrapWarehouse: counting(reads),
+        staging: createFolderObjectStore(path.join(twice.dir, 'staging')),
+      },
+    );
+    expect(Object.values(statuses(b))).toEqual(Array(3).fill('completed'));
+    for (const name of Object.keys(a.computations))
+      expect(b.computations[name].resultHash).toBe(a.computations[name].resultHash);
+    expect(reads.entities).toEqual([]);
+    expect(reads.window.sort()).toEqual(['orders', 'users']);
   });
 });
