@@ -133,8 +133,11 @@ describe('sample data in BigQuery (bqemulator)', () => {
     const hashes = resultHashes(overBigQuery);
     expect(Object.values(hashes).every((h) => typeof h === 'string')).toBe(true);
     expect(hashes).toEqual(resultHashes(overDuckDb));
-    // the BigQuery run read per-entity inputs through staged objects in the data folder
-    expect(filesUnder(join(project, '.almanac-bigquery', 'staging')).length).toBeGreaterThan(0);
+    // the BigQuery run staged per-entity inputs in the data folder, and deleted them once its
+    // computations completed
+    const staging = join(project, '.almanac-bigquery', 'staging');
+    expect(existsSync(join(staging, 'stage'))).toBe(true);
+    expect(filesUnder(staging)).toEqual([]);
     expect(readdirSync(join(project, '.almanac-duckdb'))).not.toContain('staging');
   });
 });

@@ -31,6 +31,12 @@ export interface SchemaRegistry {
   invalidate(table?: string): void;
 }
 
+/** A window read once: its fingerprint now, its rows on demand (ADR 0026). */
+export interface WindowRead {
+  fingerprint: InputFingerprint;
+  rows(): Promise<Row[]>;
+}
+
 export interface InputFingerprint {
   rowCount: number;
   /** stable digest of the window's content (or of cheap metadata where the warehouse has it) */
@@ -86,6 +92,13 @@ export interface Warehouse {
    * dry run of the query `fetchWindow` runs, which is free). Absent: reads cost nothing (DuckDB).
    */
   estimateScanBytes?(table: string, settings: TableSettings, window: DateWindow): Promise<number>;
+  /**
+   * One read of the window that gives its fingerprint (equal to `fingerprint()`) at once and its
+   * rows (equal to `fetchWindow()`) when asked, without reading the window again. BigQuery: one
+   * query job, whose result pages cost nothing, so a run that fingerprints a window and then
+   * stages it is billed one scan. Optional.
+   */
+  readWindow?(table: string, settings: TableSettings, window: DateWindow): Promise<WindowRead>;
   /** the cheapest round trip to the warehouse (readiness): rejects when it does not answer */
   ping(): Promise<void>;
   close(): Promise<void>;

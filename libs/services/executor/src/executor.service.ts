@@ -44,7 +44,9 @@ import {
   type BigQueryResultsExporter,
   type InputFingerprint,
   type ResultStore,
+  type TableRead,
   type Warehouse,
+  type WindowRead,
 } from '@almanac/warehouse';
 import {
   type AlmanacMetrics,
@@ -623,7 +625,12 @@ export class ExecutorService {
         this.cached<InputFingerprint>(
           run.runId,
           `fp|${table}|${settings.dateField ?? ''}|${window.from}|${window.to}`,
-          () => this.deps.warehouse.fingerprint(table, settings, window),
+          async () => {
+            const read = this.windowRead(run.runId, { table, settings, window });
+            return read
+              ? (await read).fingerprint
+              : this.deps.warehouse.fingerprint(table, settings, window);
+          },
         ),
     );
     if (entry.config.type === 'per-entity') {
@@ -674,6 +681,20 @@ export class ExecutorService {
   }
 
   /**
+   * With staging, a window is read once for its fingerprint and its staged rows (ADR 0026): the
+   * read of the run (BigQuery: one job, whose result pages cost nothing), or null where the
+   * warehouse cannot (then the fingerprint and the staging read it apart).
+   */
+  private windowRead(runId: string, read: TableRead): Promise<WindowRead> | null {
+    const { staging, warehouse } = this.deps;
+    if (!staging || !warehouse.readWindow) return null;
+    const { table, settings, window } = read;
+    return this.cached(runId, windowReadKey(read), () =>
+      warehouse.readWindow!(table, settings, window),
+    );
+  }
+
+  /**
    * Stages the attempt's table windows for its batches before any is requested (ADR 0026): one
    * read per table and attempt, whichever replica moves the attempt on first.
    */
@@ -689,8 +710,13 @@ export class ExecutorService {
     if (!staging || !entry || type !== 'per-entity' || plan.length === 0) return Promise.resolve();
     return this.cached(run.runId, `stage|${name}|${attempt}`, async () => {
       const key = { runId: run.runId, computation: name, attempt };
-      for (const read of tableReads(entry.config.requires, config.tables, run.date))
-        await stageTable({ warehouse, store: staging }, key, read, plan);
+      for (const read of tableReads(entry.config.requires, config.tables, run.date)) {
+        // the rows of the read that gave the fingerprint, when this replica made it
+        const made = this.runCache.get(run.runId)?.get(windowReadKey(read)) as
+          Promise<WindowRead> | undefined;
+        const source = made && (() => made.then((r) => r.rows()));
+        await stageTable({ warehouse, store: staging }, key, read, plan, source);
+      }
     });
   }
 
@@ -797,6 +823,9 @@ export class ExecutorService {
     return this.deps.project.manifest.entries.get(name)?.config.failureTolerance ?? 0;
   }
 }
+
+const windowReadKey = (r: TableRead) =>
+  `read|${r.table}|${r.settings.dateField ?? ''}|${r.window.from}|${r.window.to}`;
 
 function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);

@@ -171,6 +171,46 @@ describe('BigQuery warehouse', () => {
     expect(queries.filter((q) => q.kind !== 'schema')).toHaveLength(0);
   });
 
+  it('reads a window once for both its fingerprint and its rows, each equal to what fingerprint() and fetchWindow() give', async () => {
+    const sales: FixtureTable = {
+      name: 'sales',
+      columns: [
+        ['user_id', 'text'],
+        ['day', 'date'],
+        ['qty', 'int64'],
+      ],
+      partitionColumn: 'day',
+      rows: [
+        ['u2', '2024-01-02', '9007199254740993'],
+        ['u1', '2024-01-01', '1'],
+        ['u1', '2024-01-03', null],
+        ['u3', '2024-01-09', '4'],
+      ],
+    };
+    const other = await loadBigQuery([sales]);
+    try {
+      const data: string[] = [];
+      const w = await other.open({ onQuery: (q) => q.kind === 'data' && data.push(q.sql) });
+      const settings = { entityField: 'user_id', dateField: 'day' };
+      for (const window of [
+        { from: '2024-01-01', to: '2024-01-07' },
+        { from: '2024-02-01', to: '2024-02-07' },
+      ]) {
+        data.length = 0;
+        const read = await w.readWindow!('sales', settings, window);
+        const rows = await read.rows();
+        expect(data).toHaveLength(1);
+        expect(read.fingerprint).toEqual(await w.fingerprint('sales', settings, window));
+        expect(rows).toEqual(await w.fetchWindow('sales', settings, window));
+      }
+      const week = await w.readWindow!('sales', settings, { from: '2024-01-01', to: '2024-01-07' });
+      expect(week.fingerprint.rowCount).toBe(3);
+      expect((await week.rows()).map((r) => r.qty)).toEqual([1, '9007199254740993', null]);
+    } finally {
+      await other.dispose();
+    }
+  });
+
   // Why fingerprints digest content rather than read INFORMATION_SCHEMA.PARTITIONS (ADR 0026,
   // "Warehouse adapter"): on the emulator the partition metadata misses an UPDATE entirely.
   it('on the emulator, partition metadata does not see an UPDATE, and the fingerprint does', async () => {

@@ -37,6 +37,11 @@ const TIMESTAMP_TYPE = /^TIMESTAMP/i;
 /** BigQuery cannot ORDER BY these: they are left out of the "every other column" order */
 const UNORDERABLE = /^(ARRAY|STRUCT|RECORD|JSON|GEOGRAPHY)/i;
 
+const ROWS_COLUMN = '__almanac_window_rows';
+const DIGEST_COLUMN = '__almanac_window_digest';
+/** fingerprint()'s count and digest over the whole window, on every row (window aggregates) */
+const WINDOW_DIGEST = `COUNT(*) OVER () AS ${ROWS_COLUMN}, COALESCE(SUM(CAST(FARM_FINGERPRINT(TO_JSON_STRING(t)) AS BIGNUMERIC)) OVER (), 0) AS ${DIGEST_COLUMN}`;
+
 const bq = (name: string): string => `\`${name.replace(/[`\\]/g, '\\$&')}\``;
 
 /** The value the client hands back, as a plain JSON value (as the DuckDB adapter renders it). */
@@ -103,6 +108,27 @@ export function createBigQueryWarehouse(opts: BigQueryWarehouseOptions): Warehou
         wrapIntegers: true,
       });
       return rows as Array<Record<string, unknown>>;
+    } catch (err) {
+      throw new WarehouseQueryError(sql, err);
+    }
+  }
+
+  /**
+   * Runs `sql` as a job and reads its first row; the rest of its result is read on demand from
+   * the job (result pages are not billed again).
+   */
+  async function queryJob(sql: string, params: Params) {
+    if (closed)
+      throw new WarehouseQueryError(sql, new Error(`the BigQuery warehouse ${name} is closed`));
+    onQuery({ kind: 'data', sql, params });
+    try {
+      const [job] = await bigquery.createQueryJob({ query: sql, params, location: opts.location });
+      const [first] = await job.getQueryResults({ maxResults: 1, wrapIntegers: true });
+      const all = async () => {
+        const [rows] = await job.getQueryResults({ wrapIntegers: true, autoPaginate: true });
+        return rows as Array<Record<string, unknown>>;
+      };
+      return { first: (first as Array<Record<string, unknown>>)[0], all };
     } catch (err) {
       throw new WarehouseQueryError(sql, err);
     }
@@ -210,6 +236,8 @@ export function createBigQueryWarehouse(opts: BigQueryWarehouseOptions): Warehou
     settings: TableSettings,
     window: DateWindow,
     entityIds?: string[],
+    /** each row also carries the window's row count and digest (fingerprint()'s), for readWindow */
+    withDigest = false,
   ): Promise<{ sql: string; params: Params } | null> => {
     checkWindow(window);
     const named = [
@@ -238,7 +266,9 @@ export function createBigQueryWarehouse(opts: BigQueryWarehouseOptions): Warehou
         .filter((c) => !first.includes(c.name) && !UNORDERABLE.test(c.type))
         .map((c) => c.name),
     ];
-    let sql = `SELECT * FROM ${tableRef(table)}`;
+    let sql = withDigest
+      ? `SELECT t.*, ${WINDOW_DIGEST} FROM ${tableRef(table)} AS t`
+      : `SELECT * FROM ${tableRef(table)}`;
     if (where.length) sql += ` WHERE ${where.join(' AND ')}`;
     sql += ` ORDER BY ${order.map((c) => `${bq(c)} ASC NULLS LAST`).join(', ')}`;
     return { sql, params };
@@ -273,6 +303,10 @@ export function createBigQueryWarehouse(opts: BigQueryWarehouseOptions): Warehou
   // Order-independent digest: the sum of each row's FARM_FINGERPRINT(TO_JSON_STRING(row)) as a
   // BIGNUMERIC (no INT64 overflow); per day, so that a window's digest is the sum of its days'.
   const DIGEST = `COUNT(*) AS row_count, COALESCE(SUM(CAST(FARM_FINGERPRINT(TO_JSON_STRING(t)) AS BIGNUMERIC)), 0) AS digest`;
+  const toFingerprint = (count: bigint, digest: bigint): InputFingerprint => ({
+    rowCount: Number(count),
+    digest: `${count}:${digest}`,
+  });
 
   const fingerprint = async (
     table: string,
@@ -289,8 +323,7 @@ export function createBigQueryWarehouse(opts: BigQueryWarehouseOptions): Warehou
       params.to = window.to;
     }
     const [row] = await query('data', sql, params);
-    const count = toBigInt(row.row_count);
-    return { rowCount: Number(count), digest: `${count}:${toBigInt(row.digest)}` };
+    return toFingerprint(toBigInt(row.row_count), toBigInt(row.digest));
   };
 
   return {
@@ -314,6 +347,28 @@ export function createBigQueryWarehouse(opts: BigQueryWarehouseOptions): Warehou
     async fetchWindow(table, settings, window) {
       const q = (await rowsQuery(table, settings, window))!;
       return toRows(await query('data', q.sql, q.params));
+    },
+
+    // fetchWindow's query with fingerprint()'s digest as window aggregates: one scan for both
+    async readWindow(table, settings, window) {
+      const q = (await rowsQuery(table, settings, window, undefined, true))!;
+      const job = await queryJob(q.sql, q.params);
+      const fingerprint = job.first
+        ? toFingerprint(toBigInt(job.first[ROWS_COLUMN]), toBigInt(job.first[DIGEST_COLUMN]))
+        : toFingerprint(0n, 0n);
+      return {
+        fingerprint,
+        async rows() {
+          const rows = await job.all().catch((err: unknown) => {
+            throw new WarehouseQueryError(q.sql, err);
+          });
+          for (const r of rows) {
+            delete r[ROWS_COLUMN];
+            delete r[DIGEST_COLUMN];
+          }
+          return toRows(rows);
+        },
+      };
     },
 
     // the query fetchWindow runs, which is the read staged once per attempt (ADR 0026)

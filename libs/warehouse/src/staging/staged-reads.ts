@@ -78,6 +78,8 @@ export async function stageTable(
   key: StageKey,
   read: TableRead,
   batches: Array<{ batch: number; entityIds: string[] }>,
+  /** the window's rows from a read already made (Warehouse.readWindow); default: fetchWindow */
+  source?: () => Promise<Row[]>,
 ): Promise<StageReport> {
   const manifest = await readJson<StageManifest>(deps.store, manifestObject(key, read.table));
   if (manifest)
@@ -85,7 +87,9 @@ export async function stageTable(
   // the rows are grouped by entity: a misspelt entity field must fail as fetchForEntities does,
   // not give every entity no rows
   await deps.warehouse.schemas.assertColumns(read.table, [read.settings.entityField]);
-  const rows = await deps.warehouse.fetchWindow(read.table, read.settings, read.window);
+  const rows = source
+    ? await source()
+    : await deps.warehouse.fetchWindow(read.table, read.settings, read.window);
   const batchOf = new Map<string, number>();
   const grouped = batches.map((b, i) => {
     for (const id of b.entityIds) batchOf.set(id, i);
