@@ -152,28 +152,40 @@ function launch(
   return { child, pause, resume, stop, log: () => output, port };
 }
 
+/** launch(), then wait until it listens on `port`; an emulator that does not is stopped */
+async function launchListening(
+  what: string,
+  command: string,
+  args: string[],
+  port: number,
+  timeoutMs: number,
+  opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {},
+): Promise<RunningEmulator> {
+  const p = launch(what, command, args, port, opts);
+  try {
+    await waitForPort(port, p.child, what, timeoutMs, p.log);
+  } catch (e) {
+    await p.stop();
+    throw e;
+  }
+  return { host: `127.0.0.1:${port}`, pause: p.pause, resume: p.resume, stop: p.stop };
+}
+
 /** The Pub/Sub emulator (Java) from the local SDK, ready in ~1-2 s. */
 export async function startLocalPubSubEmulator(): Promise<RunningEmulator> {
   const root = sdkRoot();
   const port = await freePort();
   const dataDir = mkdtempSync(join(tmpdir(), 'almanac-pubsub-'));
-  const p = launch(
+  const p = await launchListening(
     'the Pub/Sub emulator',
     join(root, 'platform', 'pubsub-emulator', 'bin', 'cloud-pubsub-emulator'),
     [`--host=127.0.0.1`, `--port=${port}`, `--dir=${dataDir}`],
     port,
+    60_000,
     { env: { JAVA_OPTS: '-Xmx256m -XX:+UseSerialGC -XX:TieredStopAtLevel=1' } },
   );
-  try {
-    await waitForPort(port, p.child, 'the Pub/Sub emulator', 60_000, p.log);
-  } catch (e) {
-    await p.stop();
-    throw e;
-  }
   return {
-    host: `127.0.0.1:${port}`,
-    pause: p.pause,
-    resume: p.resume,
+    ...p,
     stop: async () => {
       await p.stop();
       rmSync(dataDir, { recursive: true, force: true });
@@ -186,20 +198,14 @@ export async function startLocalSpannerEmulator(): Promise<RunningEmulator> {
   const root = sdkRoot();
   const port = await freePort();
   const dir = join(root, 'bin', 'cloud_spanner_emulator');
-  const p = launch(
+  return launchListening(
     'the Spanner emulator',
     join(dir, 'emulator_main'),
     ['--host_port', `127.0.0.1:${port}`],
     port,
+    30_000,
     { cwd: dir },
   );
-  try {
-    await waitForPort(port, p.child, 'the Spanner emulator', 30_000, p.log);
-  } catch (e) {
-    await p.stop();
-    throw e;
-  }
-  return { host: `127.0.0.1:${port}`, pause: p.pause, resume: p.resume, stop: p.stop };
 }
 
 /**
@@ -234,7 +240,7 @@ export async function startLocalBigQueryEmulator(
     );
   const port = await freePort();
   const grpcPort = await freePort();
-  const p = launch(
+  const p = await launchListening(
     'the BigQuery emulator',
     command,
     [
@@ -250,6 +256,7 @@ export async function startLocalBigQueryEmulator(
       'warning',
     ],
     port,
+    60_000,
     // its own HOME holds DuckDB's spatial extension, which it would otherwise download
     {
       env: {
@@ -258,14 +265,7 @@ export async function startLocalBigQueryEmulator(
       },
     },
   );
-  try {
-    await waitForPort(port, p.child, 'the BigQuery emulator', 60_000, p.log);
-  } catch (e) {
-    await p.stop();
-    throw e;
-  }
-  const endpoint = `http://127.0.0.1:${port}`;
-  return { host: `127.0.0.1:${port}`, endpoint, pause: p.pause, resume: p.resume, stop: p.stop };
+  return { ...p, endpoint: `http://${p.host}` };
 }
 
 /**
@@ -290,7 +290,7 @@ export async function startLocalStorageEmulator(
       `the Cloud Storage emulator is not installed (no ${command}): ${EMULATORS_INSTALL_HINT}`,
     );
   const port = await freePort();
-  const p = launch(
+  const p = await launchListening(
     'the Cloud Storage emulator',
     command,
     [
@@ -309,15 +309,9 @@ export async function startLocalStorageEmulator(
       'warn',
     ],
     port,
+    30_000,
   );
-  try {
-    await waitForPort(port, p.child, 'the Cloud Storage emulator', 30_000, p.log);
-  } catch (e) {
-    await p.stop();
-    throw e;
-  }
-  const endpoint = `http://127.0.0.1:${port}`;
-  return { host: `127.0.0.1:${port}`, endpoint, pause: p.pause, resume: p.resume, stop: p.stop };
+  return { ...p, endpoint: `http://${p.host}` };
 }
 
 /**

@@ -13,6 +13,7 @@ import type {
   TableSettings,
   Warehouse,
 } from './warehouse.port';
+import { entitiesAsOfDates } from './entities-as-of';
 
 export interface DuckDbWarehouseOptions {
   path: string;
@@ -159,12 +160,8 @@ export async function createDuckDbWarehouse(opts: DuckDbWarehouseOptions): Promi
       const b = select(schemas, table)
         .firstDateOf(idField, dateField)
         .whereDateLte(dateField, last);
-      const firsts = (await run(b))
-        .getRows()
-        .filter(([id, first]) => id !== null && first !== null)
-        .map(([id, first]) => ({ id: String(id), first: String(first) }))
-        .sort((x, y) => (x.id < y.id ? -1 : x.id > y.id ? 1 : 0));
-      return dates.map((d) => firsts.filter((f) => f.first <= d).map((f) => f.id));
+      const rows = (await run(b)).getRows().map(([id, first]) => ({ id, first }));
+      return entitiesAsOfDates(rows, dates);
     },
 
     fingerprint,

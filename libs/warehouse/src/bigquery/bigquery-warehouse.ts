@@ -1,5 +1,6 @@
 import type { BigQuery, Query } from '@google-cloud/bigquery';
 import { assertIsoDate } from '../duckdb-warehouse';
+import { entitiesAsOfDates } from '../entities-as-of';
 import { WarehouseQueryError } from '../errors';
 import { createSchemaRegistry, DEFAULT_SCHEMA_TTL_MS } from '../schema-registry';
 import type {
@@ -398,11 +399,7 @@ export function createBigQueryWarehouse(opts: BigQueryWarehouseOptions): Warehou
          FROM ${tableRef(table)} WHERE ${dateExpr(d)} <= ${dateParam(d, 'last')} GROUP BY 1`,
         { last },
       );
-      const firsts = rows
-        .filter((r) => r.id !== null && r.first !== null)
-        .map((r) => ({ id: String(r.id), first: String(r.first) }))
-        .sort((x, y) => (x.id < y.id ? -1 : x.id > y.id ? 1 : 0));
-      return dates.map((day) => firsts.filter((f) => f.first <= day).map((f) => f.id));
+      return entitiesAsOfDates(rows as Array<{ id: unknown; first: unknown }>, dates);
     },
 
     fingerprint,
